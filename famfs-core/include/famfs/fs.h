@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file fs.h
+ * @brief An open famfs: device, superblock, log, the replayed namespace and the allocator.
+ *
+ * Owns: the device mapping, this process's view of the namespace (struct famfs_ns), the
+ * allocation bitmap, and the replay cursor (the first log index not yet applied).
+ *
+ * Roles: the host whose system UUID equals the superblock's is the master; only the
+ * master appends to the log. The system UUID comes from, in order: the @c system_uuid
+ * option, the environment variable FAMFS_SYSTEM_UUID, the file named by
+ * FAMFS_SYSTEM_UUID_FILE, or /opt/famfs/system_uuid (created with a random UUID when
+ * missing, as upstream does).
+ *
+ * The log: an append writes the whole entry with its CRC, flushes exactly the cache lines
+ * it wrote, then advances the header's next_seqnum/next_index and flushes that line. All
+ * appenders of one host serialise on one lock: flock(LOCK_EX) on the device descriptor
+ * (shared by every process that opens the same device or file) plus a per-handle mutex
+ * for threads. Replay is incremental: famfs_fs_refresh() applies only the entries past the
+ * cursor; each is validated (seqnum, CRC), and an invalid one is invalidated from the cache
+ * and re-read once before replay stops at it (a torn or not-yet-visible entry).
+ *
+ * Locking: famfs_fs_lock() makes the caller the host's single appender (recursive in one
+ * thread). The namespace is changed only by refresh and by appends; a process that reads
+ * the namespace from several threads takes famfs_fs_rdlock() around its reads.
+ */
+#ifndef FAMFS_FS_H
+#define FAMFS_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "famfs/alloc.h"
+#include "famfs/dev.h"
+#include "famfs/ns.h"
+#include "famfs/omf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct famfs_fs;
+
+enum famfs_role {
+	FAMFS_ROLE_MASTER = 1,
+	FAMFS_ROLE_CLIENT = 2,
+};
+
+struct famfs_fs_opts {
+	bool readonly;            /* map the device read-only (forces client behaviour) */
+	const char *system_uuid;  /* textual UUID overriding the host's; NULL for default */
+	uint64_t dev_offset;      /* famfs byte 0 inside the device or file */
+};
+
+/** What replay has seen since open. */
+struct famfs_replay_stats {
+	uint64_t entries;     /* entries applied (cursor) */
+	uint64_t files;
+	uint64_t dirs;
+	uint64_t existed;     /* creates of a path that already existed: ignored */
+	uint64_t rejected;    /* entries whose contents were unusable: skipped, logged */
+	uint64_t other;       /* entries of other types (ADD_DAXDEV, unknown): skipped */
+	uint64_t collisions;  /* allocation units claimed twice */
+};
+
+/**
+ * Open a famfs on @p devpath and replay its log.
+ * @return 0; -ENODATA no famfs on the device; -EPROTONOSUPPORT unsupported version;
+ *         -EBADMSG a CRC mismatch in the superblock or log header; -EINVAL inconsistent
+ *         fields; device errors as famfs_dev_open(). The reason is logged.
+ */
+int famfs_fs_open(const char *devpath, const struct famfs_fs_opts *opts, struct famfs_fs **out);
+void famfs_fs_close(struct famfs_fs *fs);
+
+const struct famfs_dev *famfs_fs_dev(const struct famfs_fs *fs);
+const struct famfs_superblock *famfs_fs_sb(const struct famfs_fs *fs);
+const struct famfs_log_header *famfs_fs_log(const struct famfs_fs *fs);
+struct famfs_ns *famfs_fs_ns(struct famfs_fs *fs);
+const struct famfs_bitmap *famfs_fs_bitmap(const struct famfs_fs *fs);
+enum famfs_role famfs_fs_role(const struct famfs_fs *fs);
+const uint8_t *famfs_fs_system_uuid(const struct famfs_fs *fs);
+const struct famfs_replay_stats *famfs_fs_stats(const struct famfs_fs *fs);
+/** Why replay stopped before the header's next_index, or NULL when it did not. */
+const char *famfs_fs_replay_stall(const struct famfs_fs *fs);
+
+/**
+ * Apply the log entries that appeared since the last replay.
+ * @return the number of entries applied (>= 0), or -EBADMSG when an entry stays invalid
+ *         after one re-read (replay stops there; the cursor does not move past it).
+ */
+int famfs_fs_refresh(struct famfs_fs *fs);
+
+/** Become this host's appender (and refresh). 0, -EROFS on a client, or -errno. */
+int famfs_fs_lock(struct famfs_fs *fs);
+void famfs_fs_unlock(struct famfs_fs *fs);
+void famfs_fs_rdlock(struct famfs_fs *fs);
+void famfs_fs_rdunlock(struct famfs_fs *fs);
+
+/**
+ * Create a directory (one MKDIR entry); the parent must exist.
+ * @return 0; -EROFS not the master; -EINVAL/-ENAMETOOLONG a path the format cannot hold;
+ *         -ENOENT/-ENOTDIR parent; -EEXIST; -ENOSPC log full.
+ */
+int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
+		   struct famfs_inode **out);
+/** mkdir -p: one MKDIR entry per missing component, parents first. */
+int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid,
+		     gid_t gid, struct famfs_inode **out);
+
+/**
+ * Allocate and log a file of @p size bytes (> 0). @p ap may be NULL (contiguous).
+ * @return 0; errors as famfs_fs_mkdir(), plus -ENOSPC device full (the message says
+ *         which) and -EINVAL size 0 or bad interleave parameters.
+ */
+int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
+		   uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
+		   struct famfs_inode **out);
+
+/**
+ * Append one prepared entry (le_seqnum and le_crc are filled in here). The caller holds
+ * famfs_fs_lock(). The entry is applied to this process's view on success.
+ * @return 0; -ENOSPC log full; -EUCLEAN header counters disagree; -EROFS.
+ */
+int famfs_fs_append(struct famfs_fs *fs, struct famfs_log_entry *le);
+
+/** Resolve a relpath in this process's view ("" is the root). */
+int famfs_fs_resolve(struct famfs_fs *fs, const char *relpath, struct famfs_inode **out);
+
+/**
+ * Check what a FILE or MKDIR entry holds against the superblock: path rules, size,
+ * extent count, alignment, extents inside the data area.
+ * @return 0 or -EINVAL with the reason in @p why.
+ */
+int famfs_entry_check_payload(const struct famfs_log_entry *le,
+			      const struct famfs_superblock *sb, char *why, size_t whylen);
+
+/**
+ * The host's system UUID (see the role rules above).
+ * @return 0, -EINVAL a malformed override, or -errno reading/creating the file.
+ */
+int famfs_system_uuid(const char *override, uint8_t uuid[FAMFS_UUID_LEN]);
+
+/** mkfs options. */
+struct famfs_mkfs_opts {
+	uint64_t log_len;         /* 0: 8 MiB */
+	bool force;               /* overwrite a valid famfs */
+	const char *system_uuid;  /* override of the master's UUID */
+	const char *fs_uuid;      /* fixed file-system UUID (tests); NULL: random */
+};
+
+/**
+ * Write a superblock and an empty log on an open device; this host becomes the master.
+ * @return 0; -EEXIST a valid famfs is there and @c force is not set; -EINVAL bad log length;
+ *         -ENOSPC device too small for the log; -EROFS read-only device.
+ */
+int famfs_mkfs(struct famfs_dev *dev, const struct famfs_mkfs_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FAMFS_FS_H */

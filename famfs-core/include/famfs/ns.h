@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file ns.h
+ * @brief The namespace that log replay builds: directories, files and their extent maps.
+ *
+ * Owns: every famfs_inode and the two indexes over them, by inode number and by
+ * (parent, name). Inode numbers are stable across processes and hosts because they come
+ * from the log: the root is 1 and the object created by log entry i is i + 2, so any host
+ * that replays the same log hands out the same numbers (fit for an NFS file handle).
+ * Invariants: a child is linked under exactly one directory; names are unique within a
+ * directory; children are kept in log order (readdir order is creation order).
+ * Locking: none inside; the owner (famfs_fs) serialises writers against readers.
+ */
+#ifndef FAMFS_NS_H
+#define FAMFS_NS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "famfs/omf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FAMFS_ROOT_INO 1ULL
+#define FAMFS_INO_OF_INDEX(i) ((uint64_t)(i) + 2)
+
+struct famfs_inode {
+	uint64_t ino;
+	uint64_t log_index;          /* the entry that created it; UINT64_MAX for the root */
+	mode_t mode;                 /* S_IFDIR or S_IFREG plus permission bits */
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t size;               /* file size in bytes; 0 for directories */
+	uint32_t flags;              /* fm_flags of the FILE entry */
+	struct famfs_omf_fmap fmap;  /* files: the extent map exactly as logged */
+	struct famfs_inode *parent;
+	struct famfs_inode *child_head, *child_tail, *next_sibling;
+	uint64_t nchildren;
+	struct famfs_inode *hash_next;
+	uint16_t namelen;
+	char name[FAMFS_MAX_PATHLEN];
+};
+
+struct famfs_ns {
+	struct famfs_inode *root;
+	struct famfs_inode **by_ino;   /* index: inode number */
+	size_t by_ino_cap;
+	struct famfs_inode **buckets;  /* hash of (parent ino, name) */
+	size_t nbuckets;
+	size_t count;                  /* inodes, root included */
+};
+
+/** Initialise with an empty root directory (mode 0755 | S_IFDIR). 0 or -ENOMEM. */
+int famfs_ns_init(struct famfs_ns *ns);
+/** Free every inode. */
+void famfs_ns_fini(struct famfs_ns *ns);
+
+/** The child @p name (of @p len bytes) of @p dir, or NULL. */
+struct famfs_inode *famfs_ns_lookup(const struct famfs_ns *ns, const struct famfs_inode *dir,
+				    const char *name, size_t len);
+/** The inode numbered @p ino, or NULL. */
+struct famfs_inode *famfs_ns_get(const struct famfs_ns *ns, uint64_t ino);
+/**
+ * Resolve a relpath ("" is the root).
+ * @return 0; -ENOENT a component is missing; -ENOTDIR a non-final component is a file.
+ */
+int famfs_ns_resolve(const struct famfs_ns *ns, const char *path, struct famfs_inode **out);
+
+/**
+ * Add a child under @p dir, copying attributes (mode, uid, gid, size, flags, fmap,
+ * log_index) from @p tmpl; its inode number is FAMFS_INO_OF_INDEX(tmpl->log_index).
+ * @return 0; -EEXIST name taken or number in use; -ENOTDIR @p dir is not a directory;
+ *         -ENAMETOOLONG; -ENOMEM.
+ */
+int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
+		 const struct famfs_inode *tmpl, struct famfs_inode **out);
+
+/** Write the relpath of @p ino ("" for the root) into @p buf. 0 or -ENAMETOOLONG. */
+int famfs_ns_path(const struct famfs_inode *ino, char *buf, size_t len);
+
+#define famfs_ns_foreach_child(dir, child)                                                  \
+	for ((child) = (dir)->child_head; (child); (child) = (child)->next_sibling)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FAMFS_NS_H */

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file ns.c
+ * @brief Namespace tree with inode-number and (parent, name) indexes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "famfs/ns.h"
+
+static uint64_t name_hash(uint64_t parent, const char *name, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL ^ (parent * 0x9e3779b97f4a7c15ULL);
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int famfs_ns_init(struct famfs_ns *ns)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->nbuckets = 1024;
+	ns->buckets = calloc(ns->nbuckets, sizeof(*ns->buckets));
+	ns->by_ino_cap = 1024;
+	ns->by_ino = calloc(ns->by_ino_cap, sizeof(*ns->by_ino));
+	ns->root = calloc(1, sizeof(*ns->root));
+	if (!ns->buckets || !ns->by_ino || !ns->root) {
+		famfs_ns_fini(ns);
+		return -ENOMEM;
+	}
+	ns->root->ino = FAMFS_ROOT_INO;
+	ns->root->log_index = UINT64_MAX;
+	ns->root->mode = S_IFDIR | 0755;
+	ns->by_ino[FAMFS_ROOT_INO] = ns->root;
+	ns->count = 1;
+	return 0;
+}
+
+void famfs_ns_fini(struct famfs_ns *ns)
+{
+	if (ns->by_ino) {
+		for (size_t i = 0; i < ns->by_ino_cap; i++)
+			free(ns->by_ino[i]);
+	}
+	free(ns->by_ino);
+	free(ns->buckets);
+	memset(ns, 0, sizeof(*ns));
+}
+
+struct famfs_inode *famfs_ns_lookup(const struct famfs_ns *ns, const struct famfs_inode *dir,
+				    const char *name, size_t len)
+{
+	struct famfs_inode *i;
+
+	if (!S_ISDIR(dir->mode) || len >= FAMFS_MAX_PATHLEN)
+		return NULL;
+	i = ns->buckets[name_hash(dir->ino, name, len) & (ns->nbuckets - 1)];
+	for (; i; i = i->hash_next) {
+		if (i->parent == dir && i->namelen == len && !memcmp(i->name, name, len))
+			return i;
+	}
+	return NULL;
+}
+
+struct famfs_inode *famfs_ns_get(const struct famfs_ns *ns, uint64_t ino)
+{
+	return ino < ns->by_ino_cap ? ns->by_ino[ino] : NULL;
+}
+
+int famfs_ns_resolve(const struct famfs_ns *ns, const char *path, struct famfs_inode **out)
+{
+	struct famfs_inode *cur = ns->root;
+	const char *c = path;
+
+	while (*c) {
+		const char *e = strchr(c, '/');
+		size_t n = e ? (size_t)(e - c) : strlen(c);
+
+		if (!S_ISDIR(cur->mode))
+			return -ENOTDIR;
+		if (n) {
+			cur = famfs_ns_lookup(ns, cur, c, n);
+			if (!cur)
+				return -ENOENT;
+		}
+		if (!e)
+			break;
+		c = e + 1;
+	}
+	*out = cur;
+	return 0;
+}
+
+static int grow_buckets(struct famfs_ns *ns)
+{
+	size_t nb = ns->nbuckets * 2;
+	struct famfs_inode **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < ns->nbuckets; i++) {
+		struct famfs_inode *n, *next;
+
+		for (n = ns->buckets[i]; n; n = next) {
+			size_t h = name_hash(n->parent->ino, n->name, n->namelen) & (nb - 1);
+
+			next = n->hash_next;
+			n->hash_next = b[h];
+			b[h] = n;
+		}
+	}
+	free(ns->buckets);
+	ns->buckets = b;
+	ns->nbuckets = nb;
+	return 0;
+}
+
+static int grow_ino(struct famfs_ns *ns, uint64_t ino)
+{
+	size_t cap = ns->by_ino_cap;
+	struct famfs_inode **p;
+
+	while (cap <= ino)
+		cap *= 2;
+	p = realloc(ns->by_ino, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memset(p + ns->by_ino_cap, 0, (cap - ns->by_ino_cap) * sizeof(*p));
+	ns->by_ino = p;
+	ns->by_ino_cap = cap;
+	return 0;
+}
+
+int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
+		 const struct famfs_inode *tmpl, struct famfs_inode **out)
+{
+	size_t len = strlen(name);
+	uint64_t ino = FAMFS_INO_OF_INDEX(tmpl->log_index);
+	struct famfs_inode *n;
+	size_t h;
+
+	if (!S_ISDIR(dir->mode))
+		return -ENOTDIR;
+	if (len == 0 || len >= FAMFS_MAX_PATHLEN)
+		return -ENAMETOOLONG;
+	if (famfs_ns_lookup(ns, dir, name, len))
+		return -EEXIST;
+	if (ino >= ns->by_ino_cap && grow_ino(ns, ino))
+		return -ENOMEM;
+	if (ns->by_ino[ino])
+		return -EEXIST;
+	if (ns->count >= ns->nbuckets && grow_buckets(ns))
+		return -ENOMEM;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->ino = ino;
+	n->log_index = tmpl->log_index;
+	n->mode = tmpl->mode;
+	n->uid = tmpl->uid;
+	n->gid = tmpl->gid;
+	n->size = tmpl->size;
+	n->flags = tmpl->flags;
+	n->fmap = tmpl->fmap;
+	n->parent = dir;
+	n->namelen = (uint16_t)len;
+	memcpy(n->name, name, len + 1);
+	if (dir->child_tail)
+		dir->child_tail->next_sibling = n;
+	else
+		dir->child_head = n;
+	dir->child_tail = n;
+	dir->nchildren++;
+	h = name_hash(dir->ino, name, len) & (ns->nbuckets - 1);
+	n->hash_next = ns->buckets[h];
+	ns->buckets[h] = n;
+	ns->by_ino[ino] = n;
+	ns->count++;
+	if (out)
+		*out = n;
+	return 0;
+}
+
+int famfs_ns_path(const struct famfs_inode *ino, char *buf, size_t len)
+{
+	const struct famfs_inode *chain[FAMFS_MAX_PATHLEN];
+	size_t depth = 0, pos = 0;
+
+	for (; ino && ino->parent; ino = ino->parent) {
+		if (depth == FAMFS_MAX_PATHLEN)
+			return -ENAMETOOLONG;
+		chain[depth++] = ino;
+	}
+	if (len == 0)
+		return -ENAMETOOLONG;
+	buf[0] = '\0';
+	while (depth--) {
+		const struct famfs_inode *c = chain[depth];
+
+		if (pos + c->namelen + 2 > len)
+			return -ENAMETOOLONG;
+		if (pos)
+			buf[pos++] = '/';
+		memcpy(buf + pos, c->name, c->namelen);
+		pos += c->namelen;
+		buf[pos] = '\0';
+	}
+	return 0;
+}

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file cmd_cp.c
+ * @brief famfs-gw cp: host files into famfs, famfs files out to the host.
+ *
+ * Famfs paths carry a ':' prefix. Data moves in 1 MiB pieces through the mapping; writes
+ * are flushed from the CPU cache piece by piece (famfs_file_write), reads invalidate first
+ * (another host may have written). A copy into an existing famfs file of exactly the
+ * source's size rewrites it, so an interrupted cp can be run again.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "famfs/io.h"
+#include "famfs/path.h"
+#include "gw.h"
+
+#define CP_CHUNK        (1u << 20)
+#define PROGRESS_MIN    (64ULL << 20) /* files at least this large show a bar */
+
+int gw_parse_alloc_opt(const char *cmd, int c, const char *arg, struct famfs_alloc_params *ap);
+
+struct cp_ctx {
+	struct famfs_fs *fs;
+	struct famfs_alloc_params ap;
+	bool recursive;
+	bool have_mode;
+	mode_t mode;
+	bool tty;
+	uint8_t *buf;
+	int errors;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress(struct cp_ctx *c, const char *name, uint64_t done, uint64_t total,
+		     double t0, bool last)
+{
+	char bar[31];
+	int fill;
+	double dt = now_s() - t0;
+
+	if (!c->tty || total < PROGRESS_MIN)
+		return;
+	fill = (int)(30 * done / total);
+	memset(bar, '#', (size_t)fill);
+	memset(bar + fill, ' ', (size_t)(30 - fill));
+	bar[30] = '\0';
+	fprintf(stderr, "\r%-24.24s [%s] %3d%% %8.1f MiB/s", name, bar, (int)(100 * done / total),
+		dt > 0 ? (double)done / (1 << 20) / dt : 0.0);
+	if (last)
+		fputc('\n', stderr);
+}
+
+static bool is_famfs(const char *p)
+{
+	return p[0] == ':';
+}
+
+/* Join a famfs relpath directory and a name; -ENAMETOOLONG past the format's limit. */
+static int famfs_join(const char *dir, const char *name, char *out, size_t len)
+{
+	int n = *dir ? snprintf(out, len, "%s/%s", dir, name) : snprintf(out, len, "%s", name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st,
+			const char *rel)
+{
+	struct famfs_inode *ino;
+	double t0 = now_s();
+	uint64_t off = 0;
+	int fd, rc;
+
+	if (st->st_size == 0) {
+		fprintf(stderr, "famfs-gw: cp: warning: %s: empty file skipped (famfs files hold "
+				"at least one byte)\n", src);
+		return 0;
+	}
+	rc = famfs_fs_resolve(c->fs, rel, &ino);
+	if (rc == 0) {
+		if (S_ISDIR(ino->mode) || ino->size != (uint64_t)st->st_size) {
+			gw_error("cp", ":%s: exists with a different size; famfs files keep the size "
+				 "they were created with", rel);
+			return -EEXIST;
+		}
+	} else {
+		rc = famfs_fs_creat(c->fs, rel, (uint64_t)st->st_size,
+				    c->have_mode ? c->mode : (st->st_mode & 0777), getuid(),
+				    getgid(), &c->ap, &ino);
+		if (rc) {
+			gw_error("cp", "%s -> :%s: %s", src, rel, strerror(-rc));
+			return rc;
+		}
+	}
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		gw_error("cp", "%s: %s", src, strerror(errno));
+		return rc;
+	}
+	while (off < (uint64_t)st->st_size) {
+		ssize_t n = read(fd, c->buf, CP_CHUNK), w;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			gw_error("cp", "%s: read at %llu: %s", src, (unsigned long long)off,
+				 n < 0 ? strerror(errno) : "file shrank while copying");
+			break;
+		}
+		w = famfs_file_write(c->fs, ino, off, c->buf, (size_t)n);
+		if (w != n) {
+			rc = w < 0 ? (int)w : -EIO;
+			gw_error("cp", ":%s: write at %llu: %s", rel, (unsigned long long)off,
+				 strerror(-rc));
+			break;
+		}
+		off += (uint64_t)n;
+		progress(c, rel, off, (uint64_t)st->st_size, t0, off == (uint64_t)st->st_size);
+	}
+	close(fd);
+	return rc;
+}
+
+static int copy_in(struct cp_ctx *c, const char *src, const char *rel);
+
+static int copy_in_dir(struct cp_ctx *c, const char *src, const struct stat *st,
+		       const char *rel)
+{
+	struct famfs_inode *ino;
+	struct dirent *de;
+	DIR *d;
+	int rc;
+
+	if (!c->recursive) {
+		gw_error("cp", "%s: is a directory (use -r)", src);
+		return -EISDIR;
+	}
+	rc = famfs_fs_resolve(c->fs, rel, &ino);
+	if (rc == 0 && !S_ISDIR(ino->mode)) {
+		gw_error("cp", ":%s: exists and is not a directory", rel);
+		return -ENOTDIR;
+	}
+	if (rc) {
+		rc = famfs_fs_mkdir(c->fs, rel, st->st_mode & 07777, getuid(), getgid(), NULL);
+		if (rc) {
+			gw_error("cp", ":%s: %s", rel, strerror(-rc));
+			return rc;
+		}
+	}
+	d = opendir(src);
+	if (!d) {
+		rc = -errno;
+		gw_error("cp", "%s: %s", src, strerror(errno));
+		return rc;
+	}
+	while ((de = readdir(d))) {
+		char child_src[4096], child_rel[FAMFS_RELPATH_MAX + 2];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(child_src, sizeof(child_src), "%s/%s", src, de->d_name);
+		if (famfs_join(rel, de->d_name, child_rel, sizeof(child_rel))) {
+			gw_error("cp", "%s: the famfs path would exceed %d bytes", child_src,
+				 FAMFS_RELPATH_MAX);
+			c->errors++;
+			continue;
+		}
+		if (copy_in(c, child_src, child_rel))
+			c->errors++;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int copy_in(struct cp_ctx *c, const char *src, const char *rel)
+{
+	struct stat st;
+
+	if (stat(src, &st) < 0) {
+		gw_error("cp", "%s: %s", src, strerror(errno));
+		return -errno;
+	}
+	if (S_ISDIR(st.st_mode))
+		return copy_in_dir(c, src, &st, rel);
+	if (!S_ISREG(st.st_mode)) {
+		gw_error("cp", "%s: not a regular file or directory", src);
+		return -EINVAL;
+	}
+	return copy_in_file(c, src, &st, rel);
+}
+
+static int copy_out(struct cp_ctx *c, const struct famfs_inode *ino, const char *rel,
+		    const char *dst)
+{
+	double t0 = now_s();
+	uint64_t off = 0;
+	int fd, rc = 0;
+
+	if (S_ISDIR(ino->mode)) {
+		const struct famfs_inode *child;
+
+		if (!c->recursive) {
+			gw_error("cp", ":%s: is a directory (use -r)", rel);
+			return -EISDIR;
+		}
+		if (mkdir(dst, ino->mode & 07777) < 0 && errno != EEXIST) {
+			rc = -errno;
+			gw_error("cp", "%s: %s", dst, strerror(errno));
+			return rc;
+		}
+		famfs_ns_foreach_child(ino, child) {
+			char child_dst[4096], child_rel[FAMFS_RELPATH_MAX + 2];
+
+			snprintf(child_dst, sizeof(child_dst), "%s/%s", dst, child->name);
+			famfs_join(rel, child->name, child_rel, sizeof(child_rel));
+			if (copy_out(c, child, child_rel, child_dst))
+				c->errors++;
+		}
+		return 0;
+	}
+	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, ino->mode & 0777);
+	if (fd < 0) {
+		rc = -errno;
+		gw_error("cp", "%s: %s", dst, strerror(errno));
+		return rc;
+	}
+	while (off < ino->size) {
+		ssize_t n = famfs_file_read(c->fs, ino, off, c->buf, CP_CHUNK, FAMFS_IO_INVALIDATE);
+
+		if (n <= 0) {
+			rc = n < 0 ? (int)n : -EIO;
+			gw_error("cp", ":%s: read at %llu: %s", rel, (unsigned long long)off,
+				 strerror(-rc));
+			break;
+		}
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(fd, c->buf + done, (size_t)(n - done));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = -errno;
+				gw_error("cp", "%s: %s", dst, strerror(errno));
+				goto out_close;
+			}
+			done += w;
+		}
+		off += (uint64_t)n;
+		progress(c, rel, off, ino->size, t0, off == ino->size);
+	}
+out_close:
+	if (close(fd) < 0 && !rc) {
+		rc = -errno;
+		gw_error("cp", "%s: %s", dst, strerror(errno));
+	}
+	return rc;
+}
+
+/* The famfs target of host source @src copied to famfs @dst_rel. */
+static int target_in(struct cp_ctx *c, const char *src, const char *dst_rel, bool dst_is_dir,
+		     char *out, size_t len)
+{
+	char tmp[4096];
+	const char *base;
+
+	if (!dst_is_dir)
+		return snprintf(out, len, "%s", dst_rel) >= (int)len ? -ENAMETOOLONG : 0;
+	snprintf(tmp, sizeof(tmp), "%s", src);
+	while (strlen(tmp) > 1 && tmp[strlen(tmp) - 1] == '/')
+		tmp[strlen(tmp) - 1] = '\0';
+	base = basename(tmp);
+	(void)c;
+	return famfs_join(dst_rel, base, out, len);
+}
+
+int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
+{
+	static const struct option opts[] = {
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "nstrips", required_argument, NULL, 'N' },
+		{ "nbuckets", required_argument, NULL, 'B' },
+		{ "chunk-size", required_argument, NULL, 'C' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cp_ctx c = { .tty = isatty(STDERR_FILENO) };
+	const char *dst;
+	int nsrc, opt, rc = 0;
+
+	while ((opt = getopt_long(argc, argv, "rRm:N:B:C:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+		case 'R':
+			c.recursive = true;
+			break;
+		case 'm':
+			if (gw_parse_mode(optarg, &c.mode)) {
+				gw_error("cp", "mode '%s' is not octal 0..07777", optarg);
+				return GW_EXIT_USAGE;
+			}
+			c.have_mode = true;
+			break;
+		case 'N':
+		case 'B':
+		case 'C':
+		case 'S':
+			if (gw_parse_alloc_opt("cp", opt, optarg, &c.ap))
+				return GW_EXIT_USAGE;
+			break;
+		default:
+			return gw_usage("cp", true);
+		}
+	}
+	nsrc = argc - optind - 1;
+	if (nsrc < 1) {
+		gw_error("cp", "need at least one SRC and a DST");
+		return gw_usage("cp", true);
+	}
+	dst = argv[argc - 1];
+	for (int a = optind; a < argc - 1; a++) {
+		if (is_famfs(argv[a]) == is_famfs(dst)) {
+			gw_error("cp", "'%s' -> '%s': one side must be a famfs path (':' prefix) "
+				 "and the other a host path", argv[a], dst);
+			return GW_EXIT_USAGE;
+		}
+	}
+	c.buf = malloc(CP_CHUNK);
+	if (!c.buf)
+		return GW_EXIT_FAIL;
+	if (gw_open(ctx, "cp", false, &c.fs)) {
+		free(c.buf);
+		return GW_EXIT_FAIL;
+	}
+	if (is_famfs(dst)) {
+		const char *dst_rel = gw_relpath(dst + 1);
+		struct famfs_inode *dino;
+		bool dst_is_dir;
+
+		/* Hold the log lock for the whole copy: one replay, one allocation cursor. */
+		rc = famfs_fs_lock(c.fs);
+		if (rc) {
+			gw_error("cp", "%s", strerror(-rc));
+			goto out;
+		}
+		dst_is_dir = famfs_fs_resolve(c.fs, dst_rel, &dino) == 0 && S_ISDIR(dino->mode);
+		if (nsrc > 1 && !dst_is_dir) {
+			gw_error("cp", "%s: with several sources the target must be an existing "
+				 "famfs directory", dst);
+			famfs_fs_unlock(c.fs);
+			rc = -ENOTDIR;
+			goto out;
+		}
+		for (int a = optind; a < argc - 1; a++) {
+			char rel[FAMFS_RELPATH_MAX + 2];
+
+			if (target_in(&c, argv[a], dst_rel, dst_is_dir, rel, sizeof(rel))) {
+				gw_error("cp", "%s: the famfs path would exceed %d bytes", argv[a],
+					 FAMFS_RELPATH_MAX);
+				c.errors++;
+				continue;
+			}
+			if (copy_in(&c, argv[a], rel))
+				c.errors++;
+		}
+		famfs_fs_unlock(c.fs);
+	} else {
+		struct stat st;
+		bool dst_is_dir = stat(dst, &st) == 0 && S_ISDIR(st.st_mode);
+
+		if (nsrc > 1 && !dst_is_dir) {
+			gw_error("cp", "%s: with several sources the target must be a directory", dst);
+			rc = -ENOTDIR;
+			goto out;
+		}
+		for (int a = optind; a < argc - 1; a++) {
+			const char *rel = gw_relpath(argv[a] + 1);
+			struct famfs_inode *ino;
+			char target[4096];
+
+			if (gw_resolve(c.fs, "cp", argv[a] + 1, &ino)) {
+				c.errors++;
+				continue;
+			}
+			if (dst_is_dir)
+				snprintf(target, sizeof(target), "%s/%s", dst,
+					 ino->parent ? ino->name : ".");
+			else
+				snprintf(target, sizeof(target), "%s", dst);
+			if (copy_out(&c, ino, rel, target))
+				c.errors++;
+		}
+	}
+out:
+	famfs_fs_close(c.fs);
+	free(c.buf);
+	return rc || c.errors ? GW_EXIT_FAIL : GW_EXIT_OK;
+}

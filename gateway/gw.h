@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file gw.h
+ * @brief famfs-gw: the command table and helpers shared by the command sources.
+ *
+ * Each command is a row {name, fn, summary, usage} in main.c; cmd_X(argc, argv, ctx)
+ * gets argv[0] = the command name, parses its own options and returns the exit status
+ * (0 success, 1 failure, 2 usage error). Errors are printed once, to stderr, naming the
+ * problem; the library's own diagnostics arrive through its message callback.
+ */
+#ifndef FAMFS_GW_H
+#define FAMFS_GW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "famfs/fs.h"
+
+#define GW_EXIT_OK    0
+#define GW_EXIT_FAIL  1
+#define GW_EXIT_USAGE 2
+
+/** What every command shares: global options. */
+struct gw_ctx {
+	const char *device;       /* -d/--device or FAMFS_GW_DEVICE */
+	const char *system_uuid;  /* --system-uuid */
+	uint64_t dev_offset;      /* --offset */
+	int verbose;
+};
+
+struct gw_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct gw_ctx *ctx);
+	const char *summary;
+	const char *usage;
+};
+
+int cmd_mkfs(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_info(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_fsck(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_log(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_ls(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_stat(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_mkdir(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_creat(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_cp(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_cat(int argc, char **argv, struct gw_ctx *ctx);
+
+/** Print "famfs-gw: <cmd>: message" to stderr. */
+void gw_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Print the usage of @p cmd to stdout (help) or stderr (error); returns the exit code. */
+int gw_usage(const char *cmd, bool error);
+
+/** The device from the context, or an error message and NULL. */
+const char *gw_device(struct gw_ctx *ctx, const char *cmd);
+/** Open the famfs named by the context. */
+int gw_open(struct gw_ctx *ctx, const char *cmd, bool readonly, struct famfs_fs **fs);
+
+/** Parse "4096", "8M", "4G", "2MiB" (binary units). 0 or -EINVAL. */
+int gw_parse_size(const char *s, uint64_t *out);
+/** Parse an octal mode of at most 07777. 0 or -EINVAL. */
+int gw_parse_mode(const char *s, mode_t *out);
+/**
+ * Turn a user's famfs path into a log relpath: one leading '/' names the famfs root
+ * ("/a/b" is "a/b", "/" and "" are the root) and trailing '/'s are dropped. Returns
+ * one of four rotating per-thread buffers.
+ */
+const char *gw_relpath(const char *path);
+/** Resolve a user path; prints "<cmd>: <path>: reason" on failure. */
+int gw_resolve(struct famfs_fs *fs, const char *cmd, const char *path, struct famfs_inode **out);
+/** "drwxr-xr-x" for @p mode into @p buf (11 bytes). */
+void gw_mode_string(mode_t mode, char buf[11]);
+
+#endif /* FAMFS_GW_H */

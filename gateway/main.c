@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file main.c
+ * @brief famfs-gw: global options, the command table and shared helpers.
+ *
+ * Usage: famfs-gw [-d DEVICE] [--system-uuid UUID] [-v] COMMAND [OPTIONS] [ARGS]
+ * The device may also come from FAMFS_GW_DEVICE.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "famfs/msg.h"
+#include "gw.h"
+
+static const struct gw_cmd commands[] = {
+	{ "mkfs", cmd_mkfs, "make a famfs on a device or file",
+	  "mkfs [--force] [--log-size N] [--size N] [--fs-uuid UUID]\n"
+	  "  Write a superblock and an empty log; this host becomes the master.\n"
+	  "  --size N      create the device as a regular file of N bytes if it does not exist\n"
+	  "  --log-size N  log length, a power of two of at least 8M (default 8M)\n"
+	  "  --force       overwrite an existing famfs\n" },
+	{ "info", cmd_info, "show the superblock and log header",
+	  "info [--json]\n  Superblock, log header, role of this host and space.\n" },
+	{ "fsck", cmd_fsck, "check the superblock, log and allocations",
+	  "fsck [--json]\n"
+	  "  Read-only check. Exit status 0 when clean, 1 when errors were found.\n" },
+	{ "log", cmd_log, "print every log entry",
+	  "log [--json]\n  Every committed log entry, in order.\n" },
+	{ "ls", cmd_ls, "list a directory",
+	  "ls [-l] [PATH...]\n  PATH is inside famfs ('/' or nothing is the root).\n" },
+	{ "stat", cmd_stat, "show a file's size, mode, owner and extents",
+	  "stat [--json] PATH...\n" },
+	{ "mkdir", cmd_mkdir, "create directories",
+	  "mkdir [-p] [-m MODE] [-u UID] [-g GID] PATH...\n"
+	  "  -p  create missing parents, no error if the directory exists\n"
+	  "  -m  permission bits in octal (default 0755)\n" },
+	{ "creat", cmd_creat, "allocate and log files (one or a batch)",
+	  "creat -s SIZE [-m MODE] [-u UID] [-g GID] [-N NSTRIPS -B NBUCKETS -C CHUNK]\n"
+	  "      [--seed N] [--from FILE] [PATH...]\n"
+	  "  Every PATH gets a file of SIZE bytes; all are created under one log lock.\n"
+	  "  --from FILE  read more files from FILE ('-' = stdin), one per line: PATH [SIZE]\n"
+	  "  -N/-B/-C     interleaved allocation: strips, buckets, chunk size\n" },
+	{ "cp", cmd_cp, "copy files into famfs or out of it",
+	  "cp [-r] [-m MODE] [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DST\n"
+	  "  Famfs paths start with ':' (':/dir/file' or ':dir/file').\n"
+	  "  Into famfs:   famfs-gw cp host1 host2 :/dir    (DST a famfs directory or file)\n"
+	  "  Out of famfs: famfs-gw cp :/dir/file ./here    (DST a host file or directory)\n"
+	  "  -r copies directories recursively. A progress bar is shown on a terminal.\n" },
+	{ "cat", cmd_cat, "write files' content to standard output", "cat PATH...\n" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_main_usage(FILE *f)
+{
+	fprintf(f, "usage: famfs-gw [-d DEVICE] [--system-uuid UUID] [-v] COMMAND [ARGS]\n\n"
+		   "  -d, --device PATH   devdax device or file (default: $FAMFS_GW_DEVICE)\n"
+		   "  --system-uuid UUID  act as the host with this system UUID\n"
+		   "  --offset N          famfs starts N bytes into the device\n"
+		   "  -v, --verbose       more messages\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-6s  %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'famfs-gw COMMAND --help' shows a command's options.\n");
+}
+
+int gw_usage(const char *cmd, bool error)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].name, cmd) == 0) {
+			fprintf(error ? stderr : stdout, "usage: famfs-gw [-d DEVICE] %s",
+				commands[i].usage);
+			return error ? GW_EXIT_USAGE : GW_EXIT_OK;
+		}
+	}
+	return GW_EXIT_USAGE;
+}
+
+void gw_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "famfs-gw: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int verbosity;
+
+static void lib_msg(enum famfs_msg_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if ((int)level <= FAMFS_MSG_NOTICE + verbosity)
+		fprintf(stderr, "famfs-gw: %s%s\n", level == FAMFS_MSG_WARNING ? "warning: " : "",
+			msg);
+}
+
+const char *gw_device(struct gw_ctx *ctx, const char *cmd)
+{
+	if (!ctx->device || !*ctx->device) {
+		gw_error(cmd, "no device: give -d/--device PATH or set FAMFS_GW_DEVICE");
+		return NULL;
+	}
+	return ctx->device;
+}
+
+int gw_open(struct gw_ctx *ctx, const char *cmd, bool readonly, struct famfs_fs **fs)
+{
+	struct famfs_fs_opts o = { .readonly = readonly, .system_uuid = ctx->system_uuid,
+				   .dev_offset = ctx->dev_offset };
+	const char *dev = gw_device(ctx, cmd);
+	int rc;
+
+	if (!dev)
+		return -EINVAL;
+	rc = famfs_fs_open(dev, &o, fs);
+	if (rc)
+		gw_error(cmd, "%s: cannot open famfs: %s", dev, strerror(-rc));
+	return rc;
+}
+
+int gw_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -EINVAL;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		mul = 1ULL << 10;
+		end++;
+		break;
+	case 'M':
+		mul = 1ULL << 20;
+		end++;
+		break;
+	case 'G':
+		mul = 1ULL << 30;
+		end++;
+		break;
+	case 'T':
+		mul = 1ULL << 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (mul > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+		end += strlen(end);
+	if (*end || (v && mul > UINT64_MAX / v))
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+int gw_parse_mode(const char *s, mode_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno || *end || v > 07777)
+		return -EINVAL;
+	*out = (mode_t)v;
+	return 0;
+}
+
+const char *gw_relpath(const char *path)
+{
+	static __thread char ring[4][4096];
+	static __thread unsigned int next;
+	char *out = ring[next++ % 4];
+	size_t len;
+
+	if (path[0] == '/')
+		path++;
+	snprintf(out, sizeof(ring[0]), "%s", path);
+	len = strlen(out);
+	while (len > 0 && out[len - 1] == '/')
+		out[--len] = '\0';
+	return out;
+}
+
+int gw_resolve(struct famfs_fs *fs, const char *cmd, const char *path, struct famfs_inode **out)
+{
+	int rc = famfs_fs_resolve(fs, gw_relpath(path), out);
+
+	if (rc)
+		gw_error(cmd, "%s: %s", path,
+			 rc == -ENOENT ? "no such file or directory in famfs" : strerror(-rc));
+	return rc;
+}
+
+void gw_mode_string(mode_t mode, char buf[11])
+{
+	static const char rwx[] = "rwxrwxrwx";
+
+	buf[0] = S_ISDIR(mode) ? 'd' : '-';
+	for (int i = 0; i < 9; i++)
+		buf[i + 1] = (mode & (1u << (8 - i))) ? rwx[i] : '-';
+	if (mode & S_ISUID)
+		buf[3] = (mode & S_IXUSR) ? 's' : 'S';
+	if (mode & S_ISGID)
+		buf[6] = (mode & S_IXGRP) ? 's' : 'S';
+	if (mode & S_ISVTX)
+		buf[9] = (mode & S_IXOTH) ? 't' : 'T';
+	buf[10] = '\0';
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "system-uuid", required_argument, NULL, 'U' },
+		{ "offset", required_argument, NULL, 'O' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gw_ctx ctx = { .device = getenv("FAMFS_GW_DEVICE") };
+	int c;
+
+	famfs_set_msg_fn(lib_msg, NULL);
+	while ((c = getopt_long(argc, argv, "+d:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			ctx.device = optarg;
+			break;
+		case 'U':
+			ctx.system_uuid = optarg;
+			break;
+		case 'O':
+			if (gw_parse_size(optarg, &ctx.dev_offset)) {
+				gw_error("offset", "'%s' is not a size", optarg);
+				return GW_EXIT_USAGE;
+			}
+			break;
+		case 'v':
+			ctx.verbose++;
+			verbosity++;
+			break;
+		case 'h':
+			print_main_usage(stdout);
+			return GW_EXIT_OK;
+		case 'V':
+			printf("famfs-gw 0.1.0 (famfs superblock version %d, reads 47 and 48)\n",
+			       FAMFS_CURRENT_VERSION);
+			return GW_EXIT_OK;
+		default:
+			print_main_usage(stderr);
+			return GW_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		print_main_usage(stderr);
+		return GW_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].name, argv[optind]) == 0) {
+			int sub_argc = argc - optind;
+			char **sub_argv = argv + optind;
+
+			for (int a = 1; a < sub_argc; a++) {
+				if (!strcmp(sub_argv[a], "--"))
+					break;
+				if (!strcmp(sub_argv[a], "--help") || !strcmp(sub_argv[a], "-h"))
+					return gw_usage(commands[i].name, false);
+			}
+			optind = 0; /* reset getopt for the command's own options */
+			return commands[i].fn(sub_argc, sub_argv, &ctx);
+		}
+	}
+	gw_error(argv[optind], "unknown command (see famfs-gw --help)");
+	return GW_EXIT_USAGE;
+}

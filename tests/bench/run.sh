@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# run.sh BUILD_DIR - benchmarks (figures, never pass/fail on time):
+#   * files created per second through famfs-core (bench_create)
+#   * files created per second through 'famfs-gw creat --from' (one run, one lock)
+#   * time to replay a full 8 MiB log (15420 entries)
+# Each is compared with upstream famfs's measured 90-120 ms per created file.
+set -euo pipefail
+
+build=${1:?usage: run.sh BUILD_DIR}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export FAMFS_SYSTEM_UUID=0badcafe-0000-4000-8000-00000000be02
+
+"$build/tests/bench_create" "$tmp/lib.img" 10000
+
+gw=$build/gateway/famfs-gw
+n=15000
+"$gw" -d "$tmp/cli.img" mkfs --size 64G > /dev/null
+for i in $(seq 1 $n); do echo "file$i"; done > "$tmp/names"
+t0=$(date +%s.%N)
+"$gw" -d "$tmp/cli.img" creat -s 4096 --from "$tmp/names" 2> /dev/null
+t1=$(date +%s.%N)
+python3 - "$n" "$t0" "$t1" <<'PY'
+import sys
+n, t0, t1 = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+dt = t1 - t0
+per = dt / n
+print("famfs-gw creat --from: %d files in %.3f s = %.0f files/s (%.1f us/file, whole process)" %
+      (n, dt, n / dt, per * 1e6))
+print("famfs-gw creat --from vs upstream famfs creat (90-120 ms/file): %.0fx to %.0fx faster" %
+      (0.090 / per, 0.120 / per))
+PY
+t0=$(date +%s.%N)
+"$gw" -d "$tmp/cli.img" info > /dev/null
+t1=$(date +%s.%N)
+python3 -c 'import sys; print("famfs-gw info on a %d-entry log (process start + replay): %.1f ms" % (int(sys.argv[1]), (float(sys.argv[3]) - float(sys.argv[2])) * 1e3))' "$n" "$t0" "$t1"
