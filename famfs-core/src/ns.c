@@ -202,7 +202,7 @@ int famfs_ns_path(const struct famfs_inode *ino, char *buf, size_t len)
 	while (depth--) {
 		const struct famfs_inode *c = chain[depth];
 
-		if (pos + c->namelen + 2 > len)
+		if (pos + (pos ? 1 : 0) + c->namelen + 1 > len)
 			return -ENAMETOOLONG;
 		if (pos)
 			buf[pos++] = '/';
