@@ -8,7 +8,7 @@
 
 #include "famfs/cache.h"
 #include "famfs/fs.h"
-#include "internal.h"
+#include "fs_priv.h"
 
 int famfs_uuid_random(uint8_t uuid[FAMFS_UUID_LEN]);
 
@@ -90,6 +90,7 @@ int famfs_mkfs(struct famfs_dev *dev, const struct famfs_mkfs_opts *opts)
 	lh->lh_last_index = famfs_log_last_index(log_len);
 	lh->lh_crc = famfs_log_header_crc(lh);
 	famfs_cache_flush(lh, log_len);
+	fs_hosts_init_table(sb, opts->no_upstream ? FAMFS_HT_NO_UPSTREAM : 0);
 	memcpy(sb, &nsb, sizeof(nsb));
 	famfs_cache_flush(sb, sizeof(*sb));
 	return 0;

@@ -21,6 +21,19 @@ static uint64_t name_hash(uint64_t parent, const char *name, size_t len)
 	return h;
 }
 
+static uint64_t ino_hash(uint64_t ino)
+{
+	return ino * 0x9e3779b97f4a7c15ULL >> 17;
+}
+
+static void ino_insert(struct famfs_ns *ns, struct famfs_inode *n)
+{
+	size_t h = ino_hash(n->ino) & (ns->by_ino_cap - 1);
+
+	n->ino_next = ns->by_ino[h];
+	ns->by_ino[h] = n;
+}
+
 int famfs_ns_init(struct famfs_ns *ns)
 {
 	memset(ns, 0, sizeof(*ns));
@@ -36,16 +49,29 @@ int famfs_ns_init(struct famfs_ns *ns)
 	ns->root->ino = FAMFS_ROOT_INO;
 	ns->root->log_index = UINT64_MAX;
 	ns->root->mode = S_IFDIR | 0755;
-	ns->by_ino[FAMFS_ROOT_INO] = ns->root;
+	ns->root->removed_at = UINT64_MAX;
+	ino_insert(ns, ns->root);
 	ns->count = 1;
 	return 0;
 }
 
 void famfs_ns_fini(struct famfs_ns *ns)
 {
+	struct famfs_inode *n, *next;
+
 	if (ns->by_ino) {
-		for (size_t i = 0; i < ns->by_ino_cap; i++)
-			free(ns->by_ino[i]);
+		for (size_t i = 0; i < ns->by_ino_cap; i++) {
+			for (n = ns->by_ino[i]; n; n = next) {
+				next = n->ino_next;
+				free(n);
+			}
+		}
+	} else {
+		free(ns->root);
+	}
+	for (n = ns->graveyard; n; n = next) {
+		next = n->ino_next;
+		free(n);
 	}
 	free(ns->by_ino);
 	free(ns->buckets);
@@ -69,7 +95,13 @@ struct famfs_inode *famfs_ns_lookup(const struct famfs_ns *ns, const struct famf
 
 struct famfs_inode *famfs_ns_get(const struct famfs_ns *ns, uint64_t ino)
 {
-	return ino < ns->by_ino_cap ? ns->by_ino[ino] : NULL;
+	struct famfs_inode *i = ns->by_ino[ino_hash(ino) & (ns->by_ino_cap - 1)];
+
+	for (; i; i = i->ino_next) {
+		if (i->ino == ino)
+			return i;
+	}
+	return NULL;
 }
 
 int famfs_ns_resolve(const struct famfs_ns *ns, const char *path, struct famfs_inode **out)
@@ -120,29 +152,87 @@ static int grow_buckets(struct famfs_ns *ns)
 	return 0;
 }
 
-static int grow_ino(struct famfs_ns *ns, uint64_t ino)
+static int grow_ino(struct famfs_ns *ns)
 {
-	size_t cap = ns->by_ino_cap;
-	struct famfs_inode **p;
+	size_t cap = ns->by_ino_cap * 2;
+	struct famfs_inode **p = calloc(cap, sizeof(*p));
 
-	while (cap <= ino)
-		cap *= 2;
-	p = realloc(ns->by_ino, cap * sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	memset(p + ns->by_ino_cap, 0, (cap - ns->by_ino_cap) * sizeof(*p));
+	for (size_t i = 0; i < ns->by_ino_cap; i++) {
+		struct famfs_inode *n, *next;
+
+		for (n = ns->by_ino[i]; n; n = next) {
+			size_t h = ino_hash(n->ino) & (cap - 1);
+
+			next = n->ino_next;
+			n->ino_next = p[h];
+			p[h] = n;
+		}
+	}
+	free(ns->by_ino);
 	ns->by_ino = p;
 	ns->by_ino_cap = cap;
 	return 0;
+}
+
+static void name_insert(struct famfs_ns *ns, struct famfs_inode *n)
+{
+	size_t h = name_hash(n->parent->ino, n->name, n->namelen) & (ns->nbuckets - 1);
+
+	n->hash_next = ns->buckets[h];
+	ns->buckets[h] = n;
+}
+
+static void name_remove(struct famfs_ns *ns, struct famfs_inode *n)
+{
+	struct famfs_inode **pp =
+		&ns->buckets[name_hash(n->parent->ino, n->name, n->namelen) & (ns->nbuckets - 1)];
+
+	for (; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == n) {
+			*pp = n->hash_next;
+			n->hash_next = NULL;
+			return;
+		}
+	}
+}
+
+static void child_link(struct famfs_inode *dir, struct famfs_inode *n)
+{
+	n->parent = dir;
+	n->next_sibling = NULL;
+	n->prev_sibling = dir->child_tail;
+	if (dir->child_tail)
+		dir->child_tail->next_sibling = n;
+	else
+		dir->child_head = n;
+	dir->child_tail = n;
+	dir->nchildren++;
+}
+
+static void child_unlink(struct famfs_inode *n)
+{
+	struct famfs_inode *dir = n->parent;
+
+	if (n->prev_sibling)
+		n->prev_sibling->next_sibling = n->next_sibling;
+	else
+		dir->child_head = n->next_sibling;
+	if (n->next_sibling)
+		n->next_sibling->prev_sibling = n->prev_sibling;
+	else
+		dir->child_tail = n->prev_sibling;
+	dir->nchildren--;
+	n->next_sibling = n->prev_sibling = NULL;
 }
 
 int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 		 const struct famfs_inode *tmpl, struct famfs_inode **out)
 {
 	size_t len = strlen(name);
-	uint64_t ino = FAMFS_INO_OF_INDEX(tmpl->log_index);
+	uint64_t ino = tmpl->ino ? tmpl->ino : FAMFS_INO_OF_INDEX(tmpl->log_index);
 	struct famfs_inode *n;
-	size_t h;
 
 	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
@@ -150,11 +240,11 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 		return -ENAMETOOLONG;
 	if (famfs_ns_lookup(ns, dir, name, len))
 		return -EEXIST;
-	if (ino >= ns->by_ino_cap && grow_ino(ns, ino))
-		return -ENOMEM;
-	if (ns->by_ino[ino])
+	if (famfs_ns_get(ns, ino))
 		return -EEXIST;
 	if (ns->count >= ns->nbuckets && grow_buckets(ns))
+		return -ENOMEM;
+	if (ns->count >= ns->by_ino_cap && grow_ino(ns))
 		return -ENOMEM;
 	n = calloc(1, sizeof(*n));
 	if (!n)
@@ -167,22 +257,69 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 	n->size = tmpl->size;
 	n->flags = tmpl->flags;
 	n->fmap = tmpl->fmap;
-	n->parent = dir;
+	n->mtime_ns = tmpl->mtime_ns;
+	n->ctime_ns = tmpl->ctime_ns;
+	n->atime_ns = tmpl->atime_ns;
+	n->removed_at = UINT64_MAX;
 	n->namelen = (uint16_t)len;
 	memcpy(n->name, name, len + 1);
-	if (dir->child_tail)
-		dir->child_tail->next_sibling = n;
-	else
-		dir->child_head = n;
-	dir->child_tail = n;
-	dir->nchildren++;
-	h = name_hash(dir->ino, name, len) & (ns->nbuckets - 1);
-	n->hash_next = ns->buckets[h];
-	ns->buckets[h] = n;
-	ns->by_ino[ino] = n;
+	child_link(dir, n);
+	name_insert(ns, n);
+	ino_insert(ns, n);
 	ns->count++;
 	if (out)
 		*out = n;
+	return 0;
+}
+
+int famfs_ns_unlink(struct famfs_ns *ns, struct famfs_inode *ino, uint64_t removed_at)
+{
+	struct famfs_inode **pp;
+
+	if (!ino->parent)
+		return -EINVAL;
+	if (S_ISDIR(ino->mode) && ino->nchildren)
+		return -ENOTEMPTY;
+	name_remove(ns, ino);
+	child_unlink(ino);
+	pp = &ns->by_ino[ino_hash(ino->ino) & (ns->by_ino_cap - 1)];
+	for (; *pp; pp = &(*pp)->ino_next) {
+		if (*pp == ino) {
+			*pp = ino->ino_next;
+			break;
+		}
+	}
+	ino->parent = NULL;
+	ino->removed_at = removed_at;
+	ino->ino_next = ns->graveyard;
+	ns->graveyard = ino;
+	ns->count--;
+	return 0;
+}
+
+int famfs_ns_move(struct famfs_ns *ns, struct famfs_inode *ino, struct famfs_inode *dir,
+		  const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!ino->parent)
+		return -EINVAL;
+	if (!S_ISDIR(dir->mode))
+		return -ENOTDIR;
+	if (len == 0 || len >= FAMFS_MAX_PATHLEN)
+		return -ENAMETOOLONG;
+	for (const struct famfs_inode *a = dir; a; a = a->parent) {
+		if (a == ino)
+			return -EINVAL; /* a directory into itself or below */
+	}
+	if (famfs_ns_lookup(ns, dir, name, len))
+		return -EEXIST;
+	name_remove(ns, ino);
+	child_unlink(ino);
+	ino->namelen = (uint16_t)len;
+	memcpy(ino->name, name, len + 1);
+	child_link(dir, ino);
+	name_insert(ns, ino);
 	return 0;
 }
 

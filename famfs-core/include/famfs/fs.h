@@ -141,12 +141,103 @@ int famfs_entry_check_payload(const struct famfs_log_entry *le,
  */
 int famfs_system_uuid(const char *override, uint8_t uuid[FAMFS_UUID_LEN]);
 
+/* ------------------------------------------------------------------ changes (master) */
+
+/**
+ * Create a file of any size: a FILE entry (upstream-visible) when @p size > 0 and the map
+ * fits upstream's rules, an XE_CREATE entry for an empty file. famfs_fs_creat() refuses
+ * size 0 (upstream's rule); this is what an NFS or FUSE create uses.
+ */
+int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
+		    uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
+		    struct famfs_inode **out);
+
+/**
+ * Remove @p name from @p dir: a file, or an empty directory. The file's space becomes
+ * pending free (reused only when every host is past this entry and none holds it open).
+ * @return 0; -ENOENT; -ENOTEMPTY; -EROFS; -ENOSPC log full.
+ */
+int famfs_fs_remove(struct famfs_fs *fs, struct famfs_inode *dir, const char *name);
+
+/**
+ * Rename (POSIX): an existing target of the same kind (file over file, directory over
+ * empty directory) is replaced atomically in the same log entry.
+ * @return 0; -ENOENT; -EEXIST/-ENOTEMPTY/-EISDIR/-ENOTDIR for a target that cannot be
+ *         replaced; -EINVAL a directory into itself; -ENAMETOOLONG the new path would not
+ *         fit the log's 79 bytes; -EROFS; -ENOSPC.
+ */
+int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char *oldname,
+		    struct famfs_inode *newdir, const char *newname);
+
+/**
+ * Set a file's size: growth allocates 2 MiB units as extents (simple files, at most 16
+ * extents); a shrink frees whole units past the new end.
+ * @return 0; -EISDIR; -EFBIG the map cannot grow further; -ENOSPC device or log full.
+ */
+int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size);
+
+/** famfs_fs_setattr() @p valid bits (same values as the log's). */
+#define FAMFS_ATTR_MODE  0x01
+#define FAMFS_ATTR_UID   0x02
+#define FAMFS_ATTR_GID   0x04
+#define FAMFS_ATTR_MTIME 0x08
+#define FAMFS_ATTR_ATIME 0x10
+
+/** Set mode, owner and times (one XE_SETATTR entry). 0, -EROFS, -ENOSPC. */
+int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t valid, mode_t mode,
+		     uid_t uid, gid_t gid, uint64_t mtime_ns, uint64_t atime_ns);
+
+/**
+ * Hold @p ino open in this process: if it is removed, its space is not reused until the
+ * last famfs_fs_unpin() (POSIX keeps an unlinked open file readable).
+ */
+void famfs_fs_pin(struct famfs_fs *fs, struct famfs_inode *ino);
+void famfs_fs_unpin(struct famfs_fs *fs, struct famfs_inode *ino);
+
+/** Compact the log now (the master does it by itself when the log fills). */
+int famfs_fs_compact(struct famfs_fs *fs);
+
+/* ------------------------------------------------------------------ hosts and space */
+
+struct famfs_host_info {
+	unsigned int slot;
+	uint8_t uuid[FAMFS_UUID_LEN];
+	uint32_t pid;
+	uint64_t generation;
+	uint64_t replayed;     /* entries replayed */
+	uint64_t safe;         /* freed space before this index may be reused */
+	uint64_t heartbeat_ns; /* wall clock of the last publish */
+	bool self;             /* this process */
+	bool local;            /* same system UUID as this process */
+	bool dead;             /* local, and its process is gone */
+};
+
+/** The registered processes. @return count, or -ENODATA without a host table. */
+int famfs_fs_hosts(struct famfs_fs *fs, struct famfs_host_info *out, size_t max);
+/** Declare (or withdraw) that no upstream famfs host uses this file system. */
+int famfs_fs_set_no_upstream(struct famfs_fs *fs, bool no_upstream);
+bool famfs_fs_no_upstream(const struct famfs_fs *fs);
+/** Forget a registered process (an admin's decision for a host that is gone). */
+int famfs_fs_evict_host(struct famfs_fs *fs, unsigned int slot);
+
+struct famfs_pending_info {
+	uint64_t off, len;  /* freed extent */
+	uint64_t freed_at;  /* log index of the entry that freed it */
+};
+/** Pending-free extents; @return how many (up to @p max copied). */
+size_t famfs_fs_pending(struct famfs_fs *fs, struct famfs_pending_info *out, size_t max);
+/** Bytes freed but not yet reusable. */
+uint64_t famfs_fs_pending_bytes(struct famfs_fs *fs);
+/** Current log generation (number of compactions). */
+uint64_t famfs_fs_generation(const struct famfs_fs *fs);
+
 /** mkfs options. */
 struct famfs_mkfs_opts {
 	uint64_t log_len;         /* 0: 8 MiB */
 	bool force;               /* overwrite a valid famfs */
 	const char *system_uuid;  /* override of the master's UUID */
 	const char *fs_uuid;      /* fixed file-system UUID (tests); NULL: random */
+	bool no_upstream;         /* declare that no upstream famfs host will mount it */
 };
 
 /**

@@ -5,10 +5,13 @@
  *
  * Owns: every famfs_inode and the two indexes over them, by inode number and by
  * (parent, name). Inode numbers are stable across processes and hosts because they come
- * from the log: the root is 1 and the object created by log entry i is i + 2, so any host
+ * from the log: the root is 1 and the object created by log entry i is ino_base + i + 2
+ * (ino_base is 0 until the log is compacted; compaction keeps every number), so any host
  * that replays the same log hands out the same numbers (fit for an NFS file handle).
- * Invariants: a child is linked under exactly one directory; names are unique within a
- * directory; children are kept in log order (readdir order is creation order).
+ * Invariants: a linked child is under exactly one directory; names are unique within a
+ * directory; children are kept in creation order (a rename appends). An unlinked inode
+ * leaves both indexes and moves to the graveyard, where it stays valid memory until
+ * famfs_ns_fini(), so a holder of a pointer (an open file) never touches freed memory.
  * Locking: none inside; the owner (famfs_fs) serialises writers against readers.
  */
 #ifndef FAMFS_NS_H
@@ -36,18 +39,25 @@ struct famfs_inode {
 	uint64_t size;               /* file size in bytes; 0 for directories */
 	uint32_t flags;              /* fm_flags of the FILE entry */
 	struct famfs_omf_fmap fmap;  /* files: the extent map exactly as logged */
-	struct famfs_inode *parent;
-	struct famfs_inode *child_head, *child_tail, *next_sibling;
+	uint64_t mtime_ns;            /* 0 when the log never set it */
+	uint64_t ctime_ns;
+	uint64_t atime_ns;
+	uint64_t removed_at;          /* log index of the removal; UINT64_MAX while linked */
+	uint32_t pins;                /* opens held by this process (famfs_fs_pin) */
+	struct famfs_inode *parent;   /* NULL for the root and for unlinked inodes */
+	struct famfs_inode *child_head, *child_tail, *next_sibling, *prev_sibling;
 	uint64_t nchildren;
 	struct famfs_inode *hash_next;
+	struct famfs_inode *ino_next;
 	uint16_t namelen;
 	char name[FAMFS_MAX_PATHLEN];
 };
 
 struct famfs_ns {
 	struct famfs_inode *root;
-	struct famfs_inode **by_ino;   /* index: inode number */
-	size_t by_ino_cap;
+	struct famfs_inode **by_ino;   /* hash of the inode number */
+	size_t by_ino_cap;             /* buckets of by_ino */
+	struct famfs_inode *graveyard; /* unlinked inodes, chained by ino_next */
 	struct famfs_inode **buckets;  /* hash of (parent ino, name) */
 	size_t nbuckets;
 	size_t count;                  /* inodes, root included */
@@ -70,13 +80,28 @@ struct famfs_inode *famfs_ns_get(const struct famfs_ns *ns, uint64_t ino);
 int famfs_ns_resolve(const struct famfs_ns *ns, const char *path, struct famfs_inode **out);
 
 /**
- * Add a child under @p dir, copying attributes (mode, uid, gid, size, flags, fmap,
- * log_index) from @p tmpl; its inode number is FAMFS_INO_OF_INDEX(tmpl->log_index).
+ * Add a child under @p dir, copying attributes (mode, uid, gid, size, flags, fmap, times,
+ * log_index) from @p tmpl; its inode number is tmpl->ino, or
+ * FAMFS_INO_OF_INDEX(tmpl->log_index) when that is 0.
  * @return 0; -EEXIST name taken or number in use; -ENOTDIR @p dir is not a directory;
  *         -ENAMETOOLONG; -ENOMEM.
  */
 int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 		 const struct famfs_inode *tmpl, struct famfs_inode **out);
+
+/**
+ * Unlink @p ino from its directory and both indexes; it moves to the graveyard.
+ * @return 0, -EINVAL the root or already unlinked, -ENOTEMPTY a directory with children.
+ */
+int famfs_ns_unlink(struct famfs_ns *ns, struct famfs_inode *ino, uint64_t removed_at);
+
+/**
+ * Move @p ino to (@p dir, @p name). The name must be free (unlink a target first).
+ * @return 0, -EEXIST, -ENOTDIR, -EINVAL (the root, or a directory into itself),
+ *         -ENAMETOOLONG.
+ */
+int famfs_ns_move(struct famfs_ns *ns, struct famfs_inode *ino, struct famfs_inode *dir,
+		  const char *name);
 
 /** Write the relpath of @p ino ("" for the root) into @p buf. 0 or -ENAMETOOLONG. */
 int famfs_ns_path(const struct famfs_inode *ino, char *buf, size_t len);

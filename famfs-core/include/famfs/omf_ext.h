@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file omf_ext.h
+ * @brief famfs-gateway extensions to the famfs on-media format (extension version 1).
+ *
+ * Upstream famfs files are created once and never change. NFS clients need remove,
+ * rename, resize, chmod/chown/utimes and empty files, and space that is reused. These
+ * come as **extension log entries**: ordinary 544-byte log entries (same seqnum and CRC
+ * rules as upstream's, omf.h) whose type codes upstream does not know. Upstream logplay
+ * skips unknown types, so an upstream host sees the namespace as if only the upstream
+ * entries existed: an older but consistent view. A log with only FILE and MKDIR entries
+ * stays pure upstream: the gateway writes a FILE entry for every file of size > 0 whose
+ * map upstream can express, and an extension entry only for what upstream cannot.
+ *
+ * Objects are named by inode number. The object created by the entry at index i has the
+ * inode number ino_base + i + 2, where ino_base is 0 in a log that was never compacted
+ * (see XE_LOGINFO); the root is 1. Inode numbers never change for the life of an object.
+ *
+ * Every extension payload starts with the same 32-byte header (entry offsets 16..47):
+ *
+ *   | off | size | field      | meaning                                               |
+ *   |-----|------|------------|-------------------------------------------------------|
+ *   |  16 |    2 | xh_version | extension format version of this entry (1)            |
+ *   |  18 |    2 | xh_flags   | per-type flags                                        |
+ *   |  20 |    4 | (pad, 0)   |                                                       |
+ *   |  24 |    8 | xh_ino     | the object the entry acts on (0: none)                |
+ *   |  32 |    8 | xh_time_ns | wall-clock time of the change, ns since the epoch     |
+ *   |  40 |    8 | (pad, 0)   |                                                       |
+ *
+ * The CRC covers the whole entry as for every entry (bytes [0, 536), zero padding).
+ * A reader that meets an extension entry with a version it does not know stops replay
+ * there and says so (it cannot know what the entry changed).
+ *
+ * Types, payloads (entry offsets) and replay rules:
+ *
+ *  XE_CREATE 0x4701: a file upstream cannot express (size 0, or more than 16 extents).
+ *    48 parent ino (8) | 56 mode (4) | 60 uid (4) | 64 gid (4) | 68 pad | 72 size (8) |
+ *    80 name (80, NUL-terminated component) | 160..: nothing (the map comes by XE_RESIZE).
+ *    Replay: like FILE: the parent must be a directory, the name free.
+ *  XE_REMOVE 0x4702: unlink a file or remove an empty directory.
+ *    48 parent ino (8) | 56 name (80). Replay: the object must be the child @name of
+ *    @parent; a directory must be empty. A file's extents become *pending free* at this
+ *    entry's index (see below).
+ *  XE_RENAME 0x4703: move xh_ino from (old parent, old name) to (new parent, new name).
+ *    48 old parent (8) | 56 new parent (8) | 64 replaced ino (8, 0 when the target did not
+ *    exist) | 72 old name (80) | 152 new name (80). Replay: the replaced object (a file or
+ *    an empty directory) is removed as by XE_REMOVE, atomically in the same entry; a
+ *    directory may not move under itself.
+ *  XE_RESIZE 0x4704: set a file's size and its whole extent map.
+ *    48 new size (8) | 56 pad (8) | 64 fmap (416, struct famfs_omf_fmap). Replay: extents
+ *    of the old map that the new map does not hold become pending free; extents the new
+ *    map adds are claimed. Growth adds extents; a shrink may keep the allocation.
+ *  XE_SETATTR 0x4705: set attributes.
+ *    48 valid mask (4: 1 mode, 2 uid, 4 gid, 8 mtime, 16 atime) | 52 mode (4) | 56 uid (4)
+ *    | 60 gid (4) | 64 mtime ns (8) | 72 atime ns (8).
+ *  XE_LOGINFO 0x4706: written at index 0 of a compacted log.
+ *    48 generation (8) | 56 ino_base (8) | 64 entries before compaction (8).
+ *  XE_INOMAP 0x4707: in a compacted log, the inode numbers of the entries that follow.
+ *    48 first index (8) | 56 count (4) | 60 pad (4) | 64 ino[count] (8 each, count <= 59).
+ *  XE_RESERVE 0x4708: in a compacted log, space that stays allocated though no file
+ *    holds it (space freed while upstream hosts may still map it).
+ *    48 count (4) | 52 pad (4) | 56 extents[count] (24 each, count <= 20).
+ *
+ * Safe space reuse. Space a file gives up (remove, shrink, a replaced rename target) is
+ * *pending free* from the index R of the entry that freed it. The master hands it out
+ * again only when (a) the host table (below) says no upstream host uses this file
+ * system, and (b) every registered host process has published a safe position > R: it
+ * has replayed past R and holds no file open that was removed at or before R. Until
+ * then the space stays marked used. fsck reports pending space, and reports an error if
+ * space was reused while a registered host's safe position is still <= R.
+ *
+ * Host table (superblock region offset 0x1000; upstream leaves [200, 2 MiB) unused and
+ * never reads it). A 64-byte header then FAMFS_HT_SLOTS slots of 64 bytes, one cache
+ * line each, so every process writes only its own line:
+ *
+ *   header: 0 magic (8) | 8 version (4) | 12 nslots (4) | 16 flags (4) | 20 pad (4) |
+ *           24 generation (8, the log's compaction generation) | 32 crc of [0, 32) (8)
+ *   slot:   0 key (8, 0 = free; claimed by compare-and-swap) | 8 system uuid (16) |
+ *           24 pid (4) | 28 slot flags (4) | 32 generation (8) | 40 replayed (8) |
+ *           48 safe (8) | 56 heartbeat (8, wall clock ns)
+ *
+ * Header flag FAMFS_HT_NO_UPSTREAM: an admin declared that no upstream famfs host mounts
+ * this file system (`famfs-gw hosts --no-upstream`, or mkfs --no-upstream). Upstream
+ * hosts cannot publish; without that declaration freed space is never reused, so nothing
+ * an upstream host maps is ever given to another file. `famfs-gw hosts` shows the waiting
+ * space, and each slot's position; a slot of a process that died on this host is freed
+ * automatically, a slot of another host that stopped publishing stays until an admin
+ * evicts it (`famfs-gw hosts --evict N`).
+ *
+ * Log capacity: when the log is full, the master compacts it under the log lock: it
+ * writes a new log that describes the current namespace (XE_LOGINFO, XE_INOMAP, then
+ * MKDIR/FILE entries as upstream would, XE_CREATE/XE_SETATTR for what upstream cannot
+ * express, XE_RESERVE for space still pending) and increments the generation. Inode
+ * numbers are kept. Hosts that see a new generation replay the new log from the start.
+ * Compaction waits while any registered host has not replayed the whole log (its view
+ * would be lost); the append then fails with -ENOSPC and a message naming the host.
+ */
+#ifndef FAMFS_OMF_EXT_H
+#define FAMFS_OMF_EXT_H
+
+#include <stdint.h>
+
+#include "famfs/omf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FAMFS_XE_VERSION 1
+
+enum famfs_xe_type {
+	FAMFS_XE_CREATE = 0x4701,
+	FAMFS_XE_REMOVE = 0x4702,
+	FAMFS_XE_RENAME = 0x4703,
+	FAMFS_XE_RESIZE = 0x4704,
+	FAMFS_XE_SETATTR = 0x4705,
+	FAMFS_XE_LOGINFO = 0x4706,
+	FAMFS_XE_INOMAP = 0x4707,
+	FAMFS_XE_RESERVE = 0x4708,
+};
+
+static inline int famfs_xe_is_ext(uint32_t type)
+{
+	return type >= FAMFS_XE_CREATE && type <= FAMFS_XE_RESERVE;
+}
+
+#define FAMFS_XE_SET_MODE  0x01
+#define FAMFS_XE_SET_UID   0x02
+#define FAMFS_XE_SET_GID   0x04
+#define FAMFS_XE_SET_MTIME 0x08
+#define FAMFS_XE_SET_ATIME 0x10
+
+#define FAMFS_XE_INOMAP_MAX  59
+#define FAMFS_XE_RESERVE_MAX 20
+
+struct famfs_xe_hdr {
+	uint16_t xh_version;
+	uint16_t xh_flags;
+	uint32_t xh_pad;
+	uint64_t xh_ino;
+	uint64_t xh_time_ns;
+	uint64_t xh_pad2;
+};
+
+struct famfs_xe_create {
+	struct famfs_xe_hdr xc_hdr;
+	uint64_t xc_parent;
+	uint32_t xc_mode;
+	uint32_t xc_uid;
+	uint32_t xc_gid;
+	uint32_t xc_pad;
+	uint64_t xc_size;
+	char xc_name[FAMFS_MAX_PATHLEN];
+};
+
+struct famfs_xe_remove {
+	struct famfs_xe_hdr xr_hdr;
+	uint64_t xr_parent;
+	char xr_name[FAMFS_MAX_PATHLEN];
+};
+
+struct famfs_xe_rename {
+	struct famfs_xe_hdr xn_hdr;
+	uint64_t xn_old_parent;
+	uint64_t xn_new_parent;
+	uint64_t xn_replaced;
+	char xn_old_name[FAMFS_MAX_PATHLEN];
+	char xn_new_name[FAMFS_MAX_PATHLEN];
+};
+
+struct famfs_xe_resize {
+	struct famfs_xe_hdr xz_hdr;
+	uint64_t xz_size;
+	uint64_t xz_pad;
+	struct famfs_omf_fmap xz_fmap;
+};
+
+struct famfs_xe_setattr {
+	struct famfs_xe_hdr xs_hdr;
+	uint32_t xs_valid;
+	uint32_t xs_mode;
+	uint32_t xs_uid;
+	uint32_t xs_gid;
+	uint64_t xs_mtime_ns;
+	uint64_t xs_atime_ns;
+};
+
+struct famfs_xe_loginfo {
+	struct famfs_xe_hdr xl_hdr;
+	uint64_t xl_generation;
+	uint64_t xl_ino_base;
+	uint64_t xl_prev_entries;
+};
+
+struct famfs_xe_inomap {
+	struct famfs_xe_hdr xm_hdr;
+	uint64_t xm_first;
+	uint32_t xm_count;
+	uint32_t xm_pad;
+	uint64_t xm_ino[FAMFS_XE_INOMAP_MAX];
+};
+
+struct famfs_xe_reserve {
+	struct famfs_xe_hdr xv_hdr;
+	uint32_t xv_count;
+	uint32_t xv_pad;
+	struct famfs_omf_extent xv_ext[FAMFS_XE_RESERVE_MAX];
+};
+
+#define FAMFS_XE_OFF(s, m) (16 + offsetof(struct s, m))
+_Static_assert(sizeof(struct famfs_xe_hdr) == 32, "xe header");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_hdr, xh_ino) == 24, "xh_ino");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_hdr, xh_time_ns) == 32, "xh_time_ns");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_create, xc_parent) == 48, "xc_parent");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_create, xc_size) == 72, "xc_size");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_create, xc_name) == 80, "xc_name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_remove, xr_name) == 56, "xr_name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_replaced) == 64, "xn_replaced");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_old_name) == 72, "xn_old_name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_new_name) == 152, "xn_new_name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_resize, xz_fmap) == 64, "xz_fmap");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_setattr, xs_mtime_ns) == 64, "xs_mtime_ns");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_loginfo, xl_ino_base) == 56, "xl_ino_base");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_inomap, xm_ino) == 64, "xm_ino");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_reserve, xv_ext) == 56, "xv_ext");
+_Static_assert(sizeof(struct famfs_xe_create) <= 520, "create fits");
+_Static_assert(sizeof(struct famfs_xe_rename) <= 520, "rename fits");
+_Static_assert(sizeof(struct famfs_xe_resize) <= 520, "resize fits");
+_Static_assert(sizeof(struct famfs_xe_inomap) <= 520, "inomap fits");
+_Static_assert(sizeof(struct famfs_xe_reserve) <= 520, "reserve fits");
+
+/* ---- host table ---- */
+#define FAMFS_HT_OFFSET      0x1000ULL
+#define FAMFS_HT_MAGIC       0x5441424854534f48ULL /* "HOSTHBAT" */
+#define FAMFS_HT_VERSION     1
+#define FAMFS_HT_SLOTS       256
+#define FAMFS_HT_NO_UPSTREAM 0x1
+#define FAMFS_HT_COMPACTING  0x2 /* the log is being rewritten from the journal */
+
+struct famfs_ht_header {
+	uint64_t ht_magic;
+	uint32_t ht_version;
+	uint32_t ht_nslots;
+	uint32_t ht_flags;
+	uint32_t ht_pad;
+	uint64_t ht_generation;
+	uint64_t ht_crc; /* covers [0, 32) */
+	uint8_t ht_pad2[24];
+};
+
+struct famfs_ht_slot {
+	uint64_t hs_key;
+	uint8_t hs_uuid[FAMFS_UUID_LEN];
+	uint32_t hs_pid;
+	uint32_t hs_flags;
+	uint64_t hs_generation;
+	uint64_t hs_replayed;
+	uint64_t hs_safe;
+	uint64_t hs_heartbeat_ns;
+};
+
+_Static_assert(sizeof(struct famfs_ht_header) == 64, "host table header is one line");
+_Static_assert(sizeof(struct famfs_ht_slot) == 64, "a host slot is one cache line");
+_Static_assert(offsetof(struct famfs_ht_slot, hs_safe) == 48, "hs_safe");
+_Static_assert(FAMFS_HT_OFFSET + 64 * (FAMFS_HT_SLOTS + 1) <= FAMFS_SUPERBLOCK_SIZE,
+	       "host table fits the superblock region");
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FAMFS_OMF_EXT_H */

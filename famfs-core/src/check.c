@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file check.c
+ * @brief What a log entry may hold: paths, extents, extension payloads.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "famfs/io.h"
+#include "famfs/path.h"
+#include "fs_priv.h"
+
+static int check_extent(const struct famfs_omf_extent *e, const struct famfs_superblock *sb,
+			const char *what, unsigned int k, char *why, size_t whylen)
+{
+	uint64_t unit = sb->sb_alloc_unit;
+	uint64_t data_start = FAMFS_LOG_OFFSET + sb->sb_log_len;
+
+	if (e->ext_devindex != 0) {
+		famfs_why(why, whylen, "%s %u: devindex %llu (only device 0 exists)", what, k,
+			  (unsigned long long)e->ext_devindex);
+		return -EINVAL;
+	}
+	if (e->ext_offset == 0 || e->ext_len == 0) {
+		famfs_why(why, whylen, "%s %u: offset or length is 0", what, k);
+		return -EINVAL;
+	}
+	if (e->ext_offset % unit || e->ext_len % unit) {
+		famfs_why(why, whylen, "%s %u: offset 0x%llx or length 0x%llx is not a multiple of "
+			  "the allocation unit", what, k, (unsigned long long)e->ext_offset,
+			  (unsigned long long)e->ext_len);
+		return -EINVAL;
+	}
+	if (e->ext_offset < data_start || e->ext_offset > sb->sb_daxdev.dd_size ||
+	    e->ext_len > sb->sb_daxdev.dd_size - e->ext_offset) {
+		famfs_why(why, whylen, "%s %u: [0x%llx, +0x%llx) is outside the data area "
+			  "[0x%llx, 0x%llx)", what, k, (unsigned long long)e->ext_offset,
+			  (unsigned long long)e->ext_len, (unsigned long long)data_start,
+			  (unsigned long long)sb->sb_daxdev.dd_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_extents(const struct famfs_omf_extent *e, uint32_t n,
+			 const struct famfs_superblock *sb, const char *what, const char *path,
+			 char *why, size_t whylen)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		char r[200];
+		int rc = check_extent(&e[k], sb, what, k, r, sizeof(r));
+
+		if (rc) {
+			famfs_why(why, whylen, "'%s': %s", path, r);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int check_relpath_field(const char *field, char *why, size_t whylen)
+{
+	char reason[160];
+	int rc;
+
+	if (!memchr(field, '\0', FAMFS_MAX_PATHLEN)) {
+		famfs_why(why, whylen, "path is not NUL-terminated within %d bytes",
+			  FAMFS_MAX_PATHLEN);
+		return -EINVAL;
+	}
+	rc = famfs_relpath_check(field, reason, sizeof(reason));
+	if (rc) {
+		famfs_why(why, whylen, "%s", reason);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* An extent map for a file of @size bytes; @allow_empty admits a map of no extent. */
+static int check_fmap(const struct famfs_omf_fmap *m, uint64_t size,
+		      const struct famfs_superblock *sb, const char *path, bool allow_empty,
+		      char *why, size_t whylen)
+{
+	int rc;
+
+	if (m->fmap_ext_type == FAMFS_EXT_SIMPLE) {
+		if (m->fmap_count > FAMFS_MAX_SIMPLE_EXT || (!allow_empty && m->fmap_count < 1)) {
+			famfs_why(why, whylen, "'%s': %u simple extents (%d..%d allowed)", path,
+				  m->fmap_count, allow_empty ? 0 : 1, FAMFS_MAX_SIMPLE_EXT);
+			return -EINVAL;
+		}
+		rc = check_extents(m->se, m->fmap_count, sb, "extent", path, why, whylen);
+		if (rc)
+			return rc;
+	} else if (m->fmap_ext_type == FAMFS_EXT_INTERLEAVE) {
+		const struct famfs_omf_interleave *ie = &m->ie[0];
+
+		if (m->fmap_count != 1) {
+			famfs_why(why, whylen, "'%s': %u interleaved extents (exactly 1 allowed)",
+				  path, m->fmap_count);
+			return -EINVAL;
+		}
+		if (ie->ie_nstrips < 1 || ie->ie_nstrips > FAMFS_MAX_STRIPS) {
+			famfs_why(why, whylen, "'%s': %llu strips (1..%d allowed)", path,
+				  (unsigned long long)ie->ie_nstrips, FAMFS_MAX_STRIPS);
+			return -EINVAL;
+		}
+		if (!ie->ie_chunk_size || (ie->ie_chunk_size & (ie->ie_chunk_size - 1)) ||
+		    ie->ie_chunk_size % sb->sb_alloc_unit) {
+			famfs_why(why, whylen, "'%s': chunk size 0x%llx is not a power-of-two "
+				  "multiple of the allocation unit", path,
+				  (unsigned long long)ie->ie_chunk_size);
+			return -EINVAL;
+		}
+		rc = check_extents(ie->ie_strips, (uint32_t)ie->ie_nstrips, sb, "strip", path,
+				   why, whylen);
+		if (rc)
+			return rc;
+	} else {
+		famfs_why(why, whylen, "'%s': unknown extent type %u", path, m->fmap_ext_type);
+		return -EINVAL;
+	}
+	if (famfs_fmap_capacity(m) < size) {
+		famfs_why(why, whylen, "'%s': size %llu exceeds its %llu allocated bytes", path,
+			  (unsigned long long)size, (unsigned long long)famfs_fmap_capacity(m));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A single path component, NUL-terminated inside its field. */
+static int check_name_field(const char *field, char *why, size_t whylen)
+{
+	size_t n = strnlen(field, FAMFS_MAX_PATHLEN);
+
+	if (n == 0 || n == FAMFS_MAX_PATHLEN || memchr(field, '/', n) ||
+	    !strcmp(field, ".") || !strcmp(field, "..")) {
+		famfs_why(why, whylen, "bad name '%.*s'", (int)n, field);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int famfs_entry_check_payload(const struct famfs_log_entry *le,
+			      const struct famfs_superblock *sb, char *why, size_t whylen)
+{
+	const struct famfs_omf_file *f = &le->le_file;
+	int rc;
+
+	switch (le->le_type) {
+	case FAMFS_LOG_MKDIR:
+		return check_relpath_field(le->le_mkdir.md_relpath, why, whylen);
+	case FAMFS_LOG_FILE:
+		rc = check_relpath_field(f->fm_relpath, why, whylen);
+		if (rc)
+			return rc;
+		if (f->fm_size == 0) {
+			famfs_why(why, whylen, "'%s': file size 0", f->fm_relpath);
+			return -EINVAL;
+		}
+		return check_fmap(&f->fm_fmap, f->fm_size, sb, f->fm_relpath, false, why, whylen);
+	case FAMFS_XE_CREATE:
+		return check_name_field(((const struct famfs_xe_create *)le->le_payload)->xc_name,
+					why, whylen);
+	case FAMFS_XE_REMOVE:
+		return check_name_field(((const struct famfs_xe_remove *)le->le_payload)->xr_name,
+					why, whylen);
+	case FAMFS_XE_RENAME: {
+		const struct famfs_xe_rename *n = (const void *)le->le_payload;
+
+		rc = check_name_field(n->xn_old_name, why, whylen);
+		return rc ? rc : check_name_field(n->xn_new_name, why, whylen);
+	}
+	case FAMFS_XE_RESIZE: {
+		const struct famfs_xe_resize *z = (const void *)le->le_payload;
+
+		return check_fmap(&z->xz_fmap, z->xz_size, sb, "(resize)", true, why, whylen);
+	}
+	case FAMFS_XE_INOMAP:
+		if (((const struct famfs_xe_inomap *)le->le_payload)->xm_count >
+		    FAMFS_XE_INOMAP_MAX) {
+			famfs_why(why, whylen, "inode map holds more than %d numbers",
+				  FAMFS_XE_INOMAP_MAX);
+			return -EINVAL;
+		}
+		return 0;
+	case FAMFS_XE_RESERVE: {
+		const struct famfs_xe_reserve *v = (const void *)le->le_payload;
+
+		if (v->xv_count > FAMFS_XE_RESERVE_MAX) {
+			famfs_why(why, whylen, "reserve entry holds more than %d extents",
+				  FAMFS_XE_RESERVE_MAX);
+			return -EINVAL;
+		}
+		return check_extents(v->xv_ext, v->xv_count, sb, "reserved extent", "(reserve)",
+				     why, whylen);
+	}
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file compact.c
+ * @brief Log compaction: rewrite a full log as the namespace it describes (omf_ext.h).
+ *
+ * Crash safety: the new log is first written whole, with CRCs, into free data space (the
+ * journal), and the host table header records where it is (ht_pad2: offset, entries, CRC
+ * of the journal) before the COMPACTING flag is set. Only then is the log rewritten. A
+ * process that opens the device with COMPACTING set copies the journal again (the copy
+ * is idempotent), so a crash at any point leaves either the old log or the new one.
+ * Readers that see COMPACTING wait; they replay the new log when it is cleared.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "famfs/cache.h"
+#include "fs_priv.h"
+
+
+struct journal_rec {
+	uint64_t off;   /* device offset of the journal */
+	uint64_t count; /* entries in it */
+	uint64_t crc;   /* CRC-32 of the journal bytes */
+};
+_Static_assert(sizeof(struct journal_rec) <= sizeof(((struct famfs_ht_header *)0)->ht_pad2),
+	       "journal record fits the host table header");
+
+struct builder {
+	struct famfs_log_entry *e;
+	uint64_t n, cap;
+};
+
+static struct famfs_log_entry *next_entry(struct builder *b, uint32_t type)
+{
+	struct famfs_log_entry *le;
+
+	if (b->n == b->cap)
+		return NULL;
+	le = &b->e[b->n++];
+	memset(le, 0, sizeof(*le));
+	le->le_type = type;
+	if (famfs_xe_is_ext(type))
+		((struct famfs_xe_hdr *)le->le_payload)->xh_version = FAMFS_XE_VERSION;
+	return le;
+}
+
+/* Are all other registered processes caught up, holding nothing removed? */
+static int others_idle(struct famfs_fs *fs)
+{
+	struct famfs_host_info hi[FAMFS_HT_SLOTS];
+	int n = famfs_fs_hosts(fs, hi, FAMFS_HT_SLOTS);
+
+	for (int i = 0; i < n; i++) {
+		char u[37];
+
+		if (hi[i].self || hi[i].dead)
+			continue;
+		if (hi[i].generation == fs->generation && hi[i].replayed == fs->stats.entries &&
+		    hi[i].safe == hi[i].replayed)
+			continue;
+		famfs_uuid_format(hi[i].uuid, u);
+		famfs_err("log compaction waits for host slot %u (system %s, pid %u): it has "
+			  "replayed %llu of %llu entries", hi[i].slot, u, hi[i].pid,
+			  (unsigned long long)hi[i].replayed,
+			  (unsigned long long)fs->stats.entries);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Objects in parent-first order (breadth first), root excluded. */
+static size_t collect(struct famfs_fs *fs, struct famfs_inode ***out)
+{
+	size_t n = 0, head = 0, cap = fs->ns.count;
+	struct famfs_inode **q = malloc(cap * sizeof(*q));
+	struct famfs_inode *dir = fs->ns.root, *c;
+
+	if (!q)
+		return SIZE_MAX;
+	for (;;) {
+		famfs_ns_foreach_child(dir, c) {
+			if (n < cap)
+				q[n++] = c;
+		}
+		while (head < n && !S_ISDIR(q[head]->mode))
+			head++;
+		if (head == n)
+			break;
+		dir = q[head++];
+	}
+	*out = q;
+	return n;
+}
+
+static void copy_journal(struct famfs_fs *fs, const struct journal_rec *j, uint64_t old_next)
+{
+	struct famfs_log_header *lh = fs->log;
+	const void *src = fs->dev->base + j->off;
+
+	memcpy(lh->lh_entries, src, j->count * FAMFS_LOG_ENTRY_SIZE);
+	if (old_next > j->count)
+		memset(&lh->lh_entries[j->count], 0, (old_next - j->count) * FAMFS_LOG_ENTRY_SIZE);
+	famfs_cache_flush(lh->lh_entries,
+			  (old_next > j->count ? old_next : j->count) * FAMFS_LOG_ENTRY_SIZE);
+	lh->lh_next_seqnum = j->count;
+	lh->lh_next_index = j->count;
+	famfs_cache_flush(&lh->lh_next_seqnum, 2 * sizeof(uint64_t));
+}
+
+static uint64_t journal_crc(const struct famfs_fs *fs, const struct journal_rec *j)
+{
+	return crc32(crc32(0L, Z_NULL, 0), fs->dev->base + j->off,
+		     (uInt)(j->count * FAMFS_LOG_ENTRY_SIZE));
+}
+
+int fs_compact_recover(struct famfs_fs *fs)
+{
+	struct journal_rec j;
+
+	if (!fs->ht || !(fs->ht->ht_flags & FAMFS_HT_COMPACTING) || fs->dev->readonly)
+		return 0;
+	memcpy(&j, fs->ht->ht_pad2, sizeof(j));
+	if (j.off < FAMFS_LOG_OFFSET + fs->sb->sb_log_len || j.count > fs->log->lh_last_index + 1 ||
+	    j.off + j.count * FAMFS_LOG_ENTRY_SIZE > fs->dev->size || journal_crc(fs, &j) != j.crc) {
+		famfs_err("%s: an interrupted log compaction left a damaged journal; the log is "
+			  "left as it is", fs->dev->path);
+		return -EBADMSG;
+	}
+	famfs_warn("%s: finishing an interrupted log compaction (%llu entries)", fs->dev->path,
+		   (unsigned long long)j.count);
+	copy_journal(fs, &j, fs->log->lh_last_index + 1);
+	fs->ht->ht_flags &= ~(uint32_t)FAMFS_HT_COMPACTING;
+	fs_hosts_commit(fs);
+	return 0;
+}
+
+int fs_compact(struct famfs_fs *fs)
+{
+	uint64_t old_next = fs->log->lh_next_index, ino_base = fs->ino_base + old_next + 2;
+	uint64_t unit = fs->bm.unit, nobj, k, r, start;
+	struct builder b = { 0 };
+	struct famfs_inode **objs = NULL;
+	struct famfs_omf_fmap jmap;
+	struct famfs_log_entry *le;
+	struct journal_rec j;
+	uint64_t cursor = 0;
+	int rc;
+
+	if (fs->role != FAMFS_ROLE_MASTER || !fs->ht)
+		return -EROFS;
+	rc = others_idle(fs);
+	if (rc)
+		return rc;
+	if (famfs_fs_no_upstream(fs))
+		fs_release_pending(fs, fs_own_safe(fs));
+
+	nobj = collect(fs, &objs);
+	if (nobj == SIZE_MAX)
+		return -ENOMEM;
+	b.cap = fs->log->lh_last_index + 1;
+	b.e = calloc(b.cap, sizeof(*b.e));
+	if (!b.e) {
+		free(objs);
+		return -ENOMEM;
+	}
+	/* Index 0: generation and inode base. Then the inode maps, then reserved space. */
+	le = next_entry(&b, FAMFS_XE_LOGINFO);
+	((struct famfs_xe_loginfo *)le->le_payload)->xl_generation = fs->generation + 1;
+	((struct famfs_xe_loginfo *)le->le_payload)->xl_ino_base = ino_base;
+	((struct famfs_xe_loginfo *)le->le_payload)->xl_prev_entries = old_next;
+	k = (nobj + FAMFS_XE_INOMAP_MAX - 1) / FAMFS_XE_INOMAP_MAX;
+	r = 0;
+	for (uint64_t u = 0; u < fs->pending_bm.nbits;) {
+		uint64_t run = 0;
+
+		while (u + run < fs->pending_bm.nbits &&
+		       (fs->pending_bm.words[(u + run) / 64] >> ((u + run) % 64) & 1))
+			run++;
+		if (run)
+			r++;
+		u += run ? run : 1;
+	}
+	r = (r + FAMFS_XE_RESERVE_MAX - 1) / FAMFS_XE_RESERVE_MAX;
+	start = 1 + k + r;
+	if (start + nobj > b.cap) {
+		rc = -ENOSPC;
+		goto out_free;
+	}
+	for (uint64_t m = 0; m < k; m++) {
+		struct famfs_xe_inomap *im;
+
+		le = next_entry(&b, FAMFS_XE_INOMAP);
+		im = (void *)le->le_payload;
+		im->xm_first = start + m * FAMFS_XE_INOMAP_MAX;
+		im->xm_count = (uint32_t)((nobj - m * FAMFS_XE_INOMAP_MAX) < FAMFS_XE_INOMAP_MAX
+						  ? nobj - m * FAMFS_XE_INOMAP_MAX
+						  : FAMFS_XE_INOMAP_MAX);
+		for (uint32_t x = 0; x < im->xm_count; x++)
+			im->xm_ino[x] = objs[m * FAMFS_XE_INOMAP_MAX + x]->ino;
+	}
+	le = NULL;
+	for (uint64_t u = 0; u < fs->pending_bm.nbits;) {
+		struct famfs_xe_reserve *v;
+		uint64_t run = 0;
+
+		while (u + run < fs->pending_bm.nbits &&
+		       (fs->pending_bm.words[(u + run) / 64] >> ((u + run) % 64) & 1))
+			run++;
+		if (!run) {
+			u++;
+			continue;
+		}
+		if (!le || ((struct famfs_xe_reserve *)le->le_payload)->xv_count ==
+				   FAMFS_XE_RESERVE_MAX)
+			le = next_entry(&b, FAMFS_XE_RESERVE);
+		v = (void *)le->le_payload;
+		v->xv_ext[v->xv_count].ext_offset = u * unit;
+		v->xv_ext[v->xv_count].ext_len = run * unit;
+		v->xv_count++;
+		u += run;
+	}
+	/* The objects, as upstream would write them where it can. */
+	for (uint64_t o = 0; o < nobj; o++) {
+		struct famfs_inode *i = objs[o];
+		char path[FAMFS_MAX_PATHLEN];
+
+		if (famfs_ns_path(i, path, sizeof(path))) {
+			rc = -ENAMETOOLONG;
+			goto out_free;
+		}
+		if (S_ISDIR(i->mode)) {
+			le = next_entry(&b, FAMFS_LOG_MKDIR);
+			le->le_mkdir.md_uid = i->uid;
+			le->le_mkdir.md_gid = i->gid;
+			le->le_mkdir.md_mode = i->mode & 07777;
+			memcpy(le->le_mkdir.md_relpath, path, strlen(path) + 1);
+		} else if (i->size > 0) {
+			le = next_entry(&b, FAMFS_LOG_FILE);
+			le->le_file.fm_size = i->size;
+			le->le_file.fm_flags = i->flags ? i->flags : FAMFS_FM_ALL_HOSTS_RW;
+			le->le_file.fm_uid = i->uid;
+			le->le_file.fm_gid = i->gid;
+			le->le_file.fm_mode = i->mode & 07777;
+			memcpy(le->le_file.fm_relpath, path, strlen(path) + 1);
+			le->le_file.fm_fmap = i->fmap;
+		} else {
+			struct famfs_xe_create *c;
+
+			le = next_entry(&b, FAMFS_XE_CREATE);
+			c = (void *)le->le_payload;
+			c->xc_parent = i->parent->ino;
+			c->xc_mode = i->mode & 07777;
+			c->xc_uid = i->uid;
+			c->xc_gid = i->gid;
+			memcpy(c->xc_name, i->name, i->namelen + 1);
+			if (i->fmap.fmap_count) {
+				struct famfs_xe_resize *z;
+
+				le = next_entry(&b, FAMFS_XE_RESIZE);
+				if (!le) {
+					rc = -ENOSPC;
+					goto out_free;
+				}
+				z = (void *)le->le_payload;
+				z->xz_hdr.xh_ino = i->ino;
+				z->xz_fmap = i->fmap;
+			}
+		}
+		if (!le) {
+			rc = -ENOSPC;
+			goto out_free;
+		}
+	}
+	/* Times, where the log had set them: best effort, after every object exists. */
+	for (uint64_t o = 0; o < nobj && b.n < b.cap; o++) {
+		struct famfs_xe_setattr *a;
+
+		if (!objs[o]->mtime_ns && !objs[o]->atime_ns)
+			continue;
+		le = next_entry(&b, FAMFS_XE_SETATTR);
+		a = (void *)le->le_payload;
+		a->xs_hdr.xh_ino = objs[o]->ino;
+		a->xs_hdr.xh_time_ns = objs[o]->ctime_ns;
+		a->xs_valid = FAMFS_XE_SET_MTIME | FAMFS_XE_SET_ATIME;
+		a->xs_mtime_ns = objs[o]->mtime_ns;
+		a->xs_atime_ns = objs[o]->atime_ns;
+	}
+	if (b.n >= old_next) {
+		famfs_err("%s: compaction would not shrink the log (%llu live entries of %llu)",
+			  fs->dev->path, (unsigned long long)b.n, (unsigned long long)old_next);
+		rc = -ENOSPC;
+		goto out_free;
+	}
+	for (uint64_t i = 0; i < b.n; i++) {
+		b.e[i].le_seqnum = i;
+		b.e[i].le_crc = famfs_log_entry_crc(&b.e[i]);
+	}
+
+	/* The journal: the new log, whole, in free space. */
+	rc = famfs_alloc_contig(&fs->bm, b.n * FAMFS_LOG_ENTRY_SIZE, &cursor, &jmap);
+	if (rc) {
+		famfs_err("%s: no free space for the compaction journal", fs->dev->path);
+		goto out_free;
+	}
+	famfs_bitmap_clear_fmap(&fs->bm, &jmap);
+	j.off = jmap.se[0].ext_offset;
+	j.count = b.n;
+	memcpy(fs->dev->base + j.off, b.e, b.n * FAMFS_LOG_ENTRY_SIZE);
+	famfs_cache_flush(fs->dev->base + j.off, b.n * FAMFS_LOG_ENTRY_SIZE);
+	j.crc = journal_crc(fs, &j);
+	memcpy(fs->ht->ht_pad2, &j, sizeof(j));
+	fs->ht->ht_flags |= FAMFS_HT_COMPACTING;
+	fs->ht->ht_generation++;
+	fs_hosts_commit(fs);
+
+	copy_journal(fs, &j, old_next);
+	fs->ht->ht_flags &= ~(uint32_t)FAMFS_HT_COMPACTING;
+	fs_hosts_commit(fs);
+	famfs_info("%s: log compacted from %llu to %llu entries (generation %llu)",
+		   fs->dev->path, (unsigned long long)old_next, (unsigned long long)b.n,
+		   (unsigned long long)fs->ht->ht_generation);
+	/* fs->generation is still the old one: the refresh replays the new log. */
+	free(objs);
+	free(b.e);
+	rc = famfs_fs_refresh(fs);
+	return rc < 0 ? rc : 0;
+
+out_free:
+	free(objs);
+	free(b.e);
+	return rc;
+}
+
+int famfs_fs_compact(struct famfs_fs *fs)
+{
+	int rc = famfs_fs_lock(fs);
+
+	if (rc)
+		return rc;
+	rc = fs_compact(fs);
+	famfs_fs_unlock(fs);
+	return rc;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file fs_priv.h
+ * @brief The insides of struct famfs_fs, shared by fs.c, replay.c, ops.c, hosts.c,
+ *        check.c and compact.c. Not installed.
+ *
+ * Locking: @c mutex plus flock(dev->fd) make the holder the host's one appender
+ * (famfs_fs_lock). @c ns_lock guards the namespace, the bitmaps and the pending list
+ * against readers in other threads; replay and appends take it for writing.
+ */
+#ifndef FAMFS_FS_PRIV_H
+#define FAMFS_FS_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "famfs/fs.h"
+#include "famfs/omf_ext.h"
+#include "internal.h"
+
+/** Space given up at log index @c freed_at, not yet handed out again. */
+struct famfs_pending {
+	uint64_t off;
+	uint64_t len;
+	uint64_t freed_at;
+};
+
+struct famfs_fs {
+	struct famfs_dev *dev;
+	struct famfs_superblock *sb;      /* in the mapping */
+	struct famfs_log_header *log;     /* in the mapping */
+	struct famfs_ht_header *ht;       /* host table in the mapping, NULL if absent */
+	struct famfs_ht_slot *slot;       /* this process's slot, NULL if unregistered */
+	uint8_t system_uuid[FAMFS_UUID_LEN];
+	enum famfs_role role;
+	struct famfs_ns ns;               /* protected by ns_lock */
+	struct famfs_bitmap bm;           /* used units (pending ones included) */
+	struct famfs_bitmap pending_bm;   /* units freed but not yet reusable */
+	struct famfs_pending *pending;    /* list behind pending_bm */
+	size_t npending, pending_cap;
+	struct famfs_replay_stats stats;  /* stats.entries is the replay cursor */
+	uint64_t generation;              /* log generation replayed (compactions) */
+	uint64_t ino_base;                /* from XE_LOGINFO */
+	uint64_t *inomap;                 /* explicit inode numbers (compacted log) */
+	uint64_t inomap_first, inomap_count;
+	pthread_rwlock_t ns_lock;
+	pthread_mutex_t mutex;            /* appender lock, with flock on dev->fd */
+	pthread_t owner;
+	int depth;                        /* recursion of famfs_fs_lock() by owner */
+	uint64_t alloc_cursor;            /* first-fit cursor, reset per locked session */
+	bool stalled;
+	char stall[256];
+	struct famfs_ns *retired;         /* views replaced by a new log generation: their */
+	size_t nretired;                  /* inodes stay valid memory until close */
+};
+
+/* replay.c */
+int fs_replay_reset(struct famfs_fs *fs);
+void fs_replay_fini(struct famfs_fs *fs);
+void fs_apply_entry(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le);
+/** Release pending space freed before @p min_safe; returns bytes released. */
+uint64_t fs_release_pending(struct famfs_fs *fs, uint64_t min_safe);
+uint64_t fs_pending_bytes(const struct famfs_fs *fs);
+
+/* hosts.c */
+void fs_hosts_attach(struct famfs_fs *fs);
+void fs_hosts_detach(struct famfs_fs *fs);
+void fs_hosts_publish(struct famfs_fs *fs);
+/** Smallest safe position of every registered process (UINT64_MAX when none). */
+uint64_t fs_hosts_min_safe(struct famfs_fs *fs, char *who, size_t wholen);
+/** This process's safe position: its cursor, or earlier for removed files it holds. */
+uint64_t fs_own_safe(struct famfs_fs *fs);
+int fs_hosts_init_table(struct famfs_superblock *sb, uint32_t flags);
+void fs_hosts_commit(struct famfs_fs *fs);
+
+/* compact.c */
+int fs_compact(struct famfs_fs *fs);
+/** Finish a compaction that a crash interrupted (idempotent). */
+int fs_compact_recover(struct famfs_fs *fs);
+
+/* ops.c */
+uint64_t fs_now_ns(void);
+
+#endif /* FAMFS_FS_PRIV_H */

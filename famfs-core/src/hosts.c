@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file hosts.c
+ * @brief The host table: each process that maps the device publishes how far it has
+ *        replayed the log and which freed space it may still read (see omf_ext.h).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "famfs/cache.h"
+#include "fs_priv.h"
+
+static uint64_t ht_crc(const struct famfs_ht_header *h)
+{
+	return crc32(crc32(0L, Z_NULL, 0), (const Bytef *)h,
+		     offsetof(struct famfs_ht_header, ht_crc));
+}
+
+static struct famfs_ht_slot *slots_of(struct famfs_ht_header *h)
+{
+	return (struct famfs_ht_slot *)(h + 1);
+}
+
+uint64_t fs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int fs_hosts_init_table(struct famfs_superblock *sb, uint32_t flags)
+{
+	struct famfs_ht_header *h = (void *)((uint8_t *)sb + FAMFS_HT_OFFSET);
+
+	memset(slots_of(h), 0, FAMFS_HT_SLOTS * sizeof(struct famfs_ht_slot));
+	memset(h, 0, sizeof(*h));
+	h->ht_version = FAMFS_HT_VERSION;
+	h->ht_nslots = FAMFS_HT_SLOTS;
+	h->ht_flags = flags;
+	h->ht_generation = 0;
+	h->ht_crc = ht_crc(h);
+	famfs_cache_flush(slots_of(h), FAMFS_HT_SLOTS * sizeof(struct famfs_ht_slot));
+	__atomic_store_n(&h->ht_magic, FAMFS_HT_MAGIC, __ATOMIC_RELEASE);
+	famfs_cache_flush(h, sizeof(*h));
+	return 0;
+}
+
+/* Rewrite the header's CRC after the master changed flags or generation. */
+static void ht_commit(struct famfs_ht_header *h)
+{
+	h->ht_crc = ht_crc(h);
+	famfs_cache_flush(h, sizeof(*h));
+}
+
+static bool slot_is_dead_local(const struct famfs_fs *fs, const struct famfs_ht_slot *s)
+{
+	return memcmp(s->hs_uuid, fs->system_uuid, FAMFS_UUID_LEN) == 0 && s->hs_pid &&
+	       kill((pid_t)s->hs_pid, 0) < 0 && errno == ESRCH;
+}
+
+void fs_hosts_attach(struct famfs_fs *fs)
+{
+	struct famfs_ht_header *h = (void *)(fs->dev->base + FAMFS_HT_OFFSET);
+	struct famfs_ht_slot *s;
+	uint64_t key = 0;
+
+	famfs_cache_invalidate(h, sizeof(*h));
+	if (h->ht_magic != FAMFS_HT_MAGIC) {
+		if (fs->dev->readonly)
+			return;
+		/* An upstream-made file system: the region is unused; start a table. */
+		fs_hosts_init_table(fs->sb, 0);
+		famfs_info("%s: host table created", fs->dev->path);
+	}
+	if (h->ht_version != FAMFS_HT_VERSION || h->ht_nslots != FAMFS_HT_SLOTS ||
+	    h->ht_crc != ht_crc(h)) {
+		famfs_warn("%s: host table header is damaged (version %u, %u slots); freed space "
+			   "will not be reused", fs->dev->path, h->ht_version, h->ht_nslots);
+		return;
+	}
+	fs->ht = h;
+	fs->generation = h->ht_generation;
+	if (fs->dev->readonly)
+		return;
+	famfs_cache_invalidate(slots_of(h), FAMFS_HT_SLOTS * sizeof(*s));
+	while (!key) {
+		if (getrandom(&key, sizeof(key), 0) != sizeof(key))
+			key = (uint64_t)getpid() << 32 | (uint64_t)fs_now_ns();
+	}
+	for (int pass = 0; pass < 2 && !fs->slot; pass++) {
+		for (uint32_t i = 0; i < FAMFS_HT_SLOTS; i++) {
+			uint64_t expect = 0;
+
+			s = &slots_of(h)[i];
+			if (pass == 1 && s->hs_key && slot_is_dead_local(fs, s))
+				expect = s->hs_key; /* left behind by a process that died here */
+			if ((pass == 0 && s->hs_key) || (pass == 1 && !expect))
+				continue;
+			if (__atomic_compare_exchange_n(&s->hs_key, &expect, key, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				fs->slot = s;
+				break;
+			}
+		}
+	}
+	if (!fs->slot) {
+		famfs_warn("%s: host table full (%d processes); this one is not registered",
+			   fs->dev->path, FAMFS_HT_SLOTS);
+		return;
+	}
+	memcpy(fs->slot->hs_uuid, fs->system_uuid, FAMFS_UUID_LEN);
+	fs->slot->hs_pid = (uint32_t)getpid();
+	fs->slot->hs_flags = 0;
+	/* Nothing replayed yet: hold back all space until the first publish. */
+	fs->slot->hs_generation = fs->generation;
+	fs->slot->hs_replayed = 0;
+	fs->slot->hs_safe = 0;
+	fs->slot->hs_heartbeat_ns = fs_now_ns();
+	famfs_cache_flush(fs->slot, sizeof(*fs->slot));
+}
+
+void fs_hosts_detach(struct famfs_fs *fs)
+{
+	if (!fs->slot)
+		return;
+	memset((uint8_t *)fs->slot + sizeof(uint64_t), 0, sizeof(*fs->slot) - sizeof(uint64_t));
+	__atomic_store_n(&fs->slot->hs_key, 0, __ATOMIC_RELEASE);
+	famfs_cache_flush(fs->slot, sizeof(*fs->slot));
+	fs->slot = NULL;
+}
+
+uint64_t fs_own_safe(struct famfs_fs *fs)
+{
+	uint64_t safe = fs->stats.entries;
+
+	for (const struct famfs_inode *i = fs->ns.graveyard; i; i = i->ino_next) {
+		if (i->pins && i->removed_at < safe)
+			safe = i->removed_at;
+	}
+	return safe;
+}
+
+void fs_hosts_publish(struct famfs_fs *fs)
+{
+	if (!fs->slot)
+		return;
+	fs->slot->hs_generation = fs->generation;
+	fs->slot->hs_replayed = fs->stats.entries;
+	fs->slot->hs_safe = fs_own_safe(fs);
+	fs->slot->hs_heartbeat_ns = fs_now_ns();
+	famfs_cache_flush(fs->slot, sizeof(*fs->slot));
+}
+
+uint64_t fs_hosts_min_safe(struct famfs_fs *fs, char *who, size_t wholen)
+{
+	uint64_t min = UINT64_MAX;
+
+	if (!fs->ht) {
+		famfs_why(who, wholen, "no host table");
+		return 0;
+	}
+	famfs_cache_invalidate(slots_of(fs->ht), FAMFS_HT_SLOTS * sizeof(struct famfs_ht_slot));
+	for (uint32_t i = 0; i < FAMFS_HT_SLOTS; i++) {
+		struct famfs_ht_slot *s = &slots_of(fs->ht)[i];
+		uint64_t key = __atomic_load_n(&s->hs_key, __ATOMIC_ACQUIRE), safe;
+
+		if (!key)
+			continue;
+		if (s == fs->slot) {
+			safe = fs_own_safe(fs);
+		} else if (slot_is_dead_local(fs, s)) {
+			if (__atomic_compare_exchange_n(&s->hs_key, &key, 0, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE))
+				famfs_info("host slot %u: process %u is gone; slot freed", i,
+					   s->hs_pid);
+			continue;
+		} else {
+			safe = s->hs_generation == fs->generation ? s->hs_safe : 0;
+		}
+		if (safe < min) {
+			char u[37];
+
+			min = safe;
+			famfs_uuid_format(s->hs_uuid, u);
+			famfs_why(who, wholen, "host slot %u (system %s, pid %u, safe at %llu)", i,
+				  u, s->hs_pid, (unsigned long long)safe);
+		}
+	}
+	return min;
+}
+
+/* ------------------------------------------------------------------ public API */
+
+int famfs_fs_hosts(struct famfs_fs *fs, struct famfs_host_info *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!fs->ht)
+		return -ENODATA;
+	famfs_cache_invalidate(slots_of(fs->ht), FAMFS_HT_SLOTS * sizeof(struct famfs_ht_slot));
+	for (uint32_t i = 0; i < FAMFS_HT_SLOTS && n < max; i++) {
+		const struct famfs_ht_slot *s = &slots_of(fs->ht)[i];
+
+		if (!__atomic_load_n(&s->hs_key, __ATOMIC_ACQUIRE))
+			continue;
+		out[n].slot = i;
+		memcpy(out[n].uuid, s->hs_uuid, FAMFS_UUID_LEN);
+		out[n].pid = s->hs_pid;
+		out[n].generation = s->hs_generation;
+		out[n].replayed = s->hs_replayed;
+		out[n].safe = s == fs->slot ? fs_own_safe(fs) : s->hs_safe;
+		out[n].heartbeat_ns = s->hs_heartbeat_ns;
+		out[n].self = s == fs->slot;
+		out[n].local = memcmp(s->hs_uuid, fs->system_uuid, FAMFS_UUID_LEN) == 0;
+		out[n].dead = slot_is_dead_local(fs, s);
+		n++;
+	}
+	return (int)n;
+}
+
+int famfs_fs_set_no_upstream(struct famfs_fs *fs, bool no_upstream)
+{
+	int rc = famfs_fs_lock(fs);
+
+	if (rc)
+		return rc;
+	if (!fs->ht) {
+		famfs_fs_unlock(fs);
+		return -ENODATA;
+	}
+	if (no_upstream)
+		fs->ht->ht_flags |= FAMFS_HT_NO_UPSTREAM;
+	else
+		fs->ht->ht_flags &= ~(uint32_t)FAMFS_HT_NO_UPSTREAM;
+	ht_commit(fs->ht);
+	famfs_fs_unlock(fs);
+	return 0;
+}
+
+bool famfs_fs_no_upstream(const struct famfs_fs *fs)
+{
+	return fs->ht && (fs->ht->ht_flags & FAMFS_HT_NO_UPSTREAM);
+}
+
+int famfs_fs_evict_host(struct famfs_fs *fs, unsigned int slot)
+{
+	struct famfs_ht_slot *s;
+	int rc;
+
+	if (!fs->ht || slot >= FAMFS_HT_SLOTS)
+		return -EINVAL;
+	s = &slots_of(fs->ht)[slot];
+	if (s == fs->slot)
+		return -EBUSY;
+	rc = famfs_fs_lock(fs);
+	if (rc)
+		return rc;
+	if (!__atomic_load_n(&s->hs_key, __ATOMIC_ACQUIRE)) {
+		famfs_fs_unlock(fs);
+		return -ENOENT;
+	}
+	memset((uint8_t *)s + sizeof(uint64_t), 0, sizeof(*s) - sizeof(uint64_t));
+	__atomic_store_n(&s->hs_key, 0, __ATOMIC_RELEASE);
+	famfs_cache_flush(s, sizeof(*s));
+	famfs_fs_unlock(fs);
+	return 0;
+}
+
+void fs_hosts_commit(struct famfs_fs *fs)
+{
+	ht_commit(fs->ht);
+}

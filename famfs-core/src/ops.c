@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file ops.c
+ * @brief Namespace changes by the master: mkdir, creat, remove, rename, resize, setattr.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "famfs/io.h"
+#include "famfs/path.h"
+#include "fs_priv.h"
+
+int famfs_fs_resolve(struct famfs_fs *fs, const char *relpath, struct famfs_inode **out)
+{
+	return famfs_ns_resolve(&fs->ns, relpath, out);
+}
+
+/* Common checks before logging @relpath: path rules, parent, not existing. */
+static int prepare_create(struct famfs_fs *fs, const char *relpath)
+{
+	char parent_path[FAMFS_RELPATH_MAX + 1], why[200];
+	struct famfs_inode *parent, *existing;
+	const char *name;
+	int rc;
+
+	rc = famfs_relpath_check(relpath, why, sizeof(why));
+	if (rc) {
+		famfs_err("%s", why);
+		return rc;
+	}
+	name = famfs_relpath_split(relpath, parent_path);
+	rc = famfs_ns_resolve(&fs->ns, parent_path, &parent);
+	if (rc == 0 && !S_ISDIR(parent->mode))
+		rc = -ENOTDIR;
+	if (rc) {
+		famfs_err("'%s': parent directory '%s' %s", relpath, parent_path,
+			  rc == -ENOENT ? "does not exist" : "is not a directory");
+		return rc;
+	}
+	existing = famfs_ns_lookup(&fs->ns, parent, name, strlen(name));
+	if (existing) {
+		famfs_err("'%s': already exists", relpath);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
+		   struct famfs_inode **out)
+{
+	struct famfs_log_entry le;
+	int rc;
+
+	rc = famfs_fs_lock(fs);
+	if (rc)
+		return rc;
+	rc = prepare_create(fs, relpath);
+	if (rc)
+		goto out_unlock;
+	memset(&le, 0, sizeof(le));
+	le.le_type = FAMFS_LOG_MKDIR;
+	le.le_mkdir.md_uid = uid;
+	le.le_mkdir.md_gid = gid;
+	le.le_mkdir.md_mode = mode & 07777;
+	memcpy(le.le_mkdir.md_relpath, relpath, strlen(relpath) + 1);
+	rc = famfs_fs_append(fs, &le);
+	if (rc == 0 && out)
+		rc = famfs_ns_resolve(&fs->ns, relpath, out);
+out_unlock:
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid,
+		     gid_t gid, struct famfs_inode **out)
+{
+	char prefix[FAMFS_RELPATH_MAX + 1], why[200];
+	struct famfs_inode *ino;
+	const char *c = relpath;
+	int rc;
+
+	rc = famfs_relpath_check(relpath, why, sizeof(why));
+	if (rc) {
+		famfs_err("%s", why);
+		return rc;
+	}
+	rc = famfs_fs_lock(fs);
+	if (rc)
+		return rc;
+	for (;;) {
+		const char *e = strchr(c, '/');
+		size_t n = e ? (size_t)(e - relpath) : strlen(relpath);
+
+		memcpy(prefix, relpath, n);
+		prefix[n] = '\0';
+		rc = famfs_ns_resolve(&fs->ns, prefix, &ino);
+		if (rc == -ENOENT)
+			rc = famfs_fs_mkdir(fs, prefix, mode, uid, gid, &ino);
+		else if (rc == 0 && !S_ISDIR(ino->mode)) {
+			famfs_err("'%s': exists and is not a directory", prefix);
+			rc = -ENOTDIR;
+		}
+		if (rc || !e)
+			break;
+		c = e + 1;
+	}
+	if (rc == 0 && out)
+		*out = ino;
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+/* Hand out space: pending space that every host is done with is released first. */
+static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc_params *ap,
+		    struct famfs_omf_fmap *fmap, const char *what)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	if (fs->npending && famfs_fs_no_upstream(fs)) {
+		char who[160] = "";
+		uint64_t min_safe = fs_hosts_min_safe(fs, who, sizeof(who));
+		uint64_t got = fs_release_pending(fs, min_safe);
+
+		if (got)
+			famfs_info("%llu freed bytes are reusable (every host is past them)",
+				   (unsigned long long)got);
+	}
+	if (famfs_alloc_params_interleaved(ap))
+		rc = famfs_alloc_interleaved(&fs->bm, size, ap, &fs->alloc_cursor, fmap);
+	else
+		rc = famfs_alloc_contig(&fs->bm, size, &fs->alloc_cursor, fmap);
+	/* The bits go back so that replaying our own entry claims them without collision. */
+	if (rc == 0)
+		famfs_bitmap_clear_fmap(&fs->bm, fmap);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	if (rc == -ENOSPC)
+		famfs_err("'%s': no free space for %llu bytes on %s (%llu bytes free, %llu freed "
+			  "but not yet reusable)", what, (unsigned long long)size, fs->dev->path,
+			  (unsigned long long)famfs_bitmap_free_bytes(&fs->bm),
+			  (unsigned long long)fs_pending_bytes(fs));
+	return rc;
+}
+
+static void xe_init(struct famfs_log_entry *le, uint32_t type, uint64_t ino)
+{
+	struct famfs_xe_hdr *h = (void *)le->le_payload;
+
+	memset(le, 0, sizeof(*le));
+	le->le_type = type;
+	h->xh_version = FAMFS_XE_VERSION;
+	h->xh_ino = ino;
+	h->xh_time_ns = fs_now_ns();
+}
+
+int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
+		   uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
+		   struct famfs_inode **out)
+{
+	if (size == 0) {
+		famfs_err("'%s': size must be greater than 0", relpath);
+		return -EINVAL;
+	}
+	return famfs_fs_create(fs, relpath, size, mode, uid, gid, ap, out);
+}
+
+int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
+		    uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
+		    struct famfs_inode **out)
+{
+	struct famfs_log_entry le;
+	struct famfs_omf_fmap fmap;
+	int rc;
+
+	rc = famfs_fs_lock(fs);
+	if (rc)
+		return rc;
+	rc = prepare_create(fs, relpath);
+	if (rc)
+		goto out_unlock;
+	if (size == 0) {
+		char parent_path[FAMFS_RELPATH_MAX + 1];
+		struct famfs_xe_create *c = (void *)le.le_payload;
+		struct famfs_inode *parent;
+		const char *name = famfs_relpath_split(relpath, parent_path);
+
+		famfs_ns_resolve(&fs->ns, parent_path, &parent);
+		xe_init(&le, FAMFS_XE_CREATE, 0);
+		c->xc_parent = parent->ino;
+		c->xc_mode = mode & 07777;
+		c->xc_uid = uid;
+		c->xc_gid = gid;
+		memcpy(c->xc_name, name, strlen(name) + 1);
+	} else {
+		rc = allocate(fs, size, ap, &fmap, relpath);
+		if (rc)
+			goto out_unlock;
+		memset(&le, 0, sizeof(le));
+		le.le_type = FAMFS_LOG_FILE;
+		le.le_file.fm_size = size;
+		le.le_file.fm_flags = FAMFS_FM_ALL_HOSTS_RW;
+		le.le_file.fm_uid = uid;
+		le.le_file.fm_gid = gid;
+		le.le_file.fm_mode = mode & 07777;
+		memcpy(le.le_file.fm_relpath, relpath, strlen(relpath) + 1);
+		le.le_file.fm_fmap = fmap;
+	}
+	rc = famfs_fs_append(fs, &le);
+	if (rc == 0 && out)
+		rc = famfs_ns_resolve(&fs->ns, relpath, out);
+out_unlock:
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+/* The linked child @name of @dir, after the lock's refresh; NULL with -ENOENT logged. */
+static struct famfs_inode *child_of(struct famfs_fs *fs, struct famfs_inode *dir,
+				    const char *name, int *rc)
+{
+	struct famfs_inode *c;
+
+	if (!dir->parent && dir != fs->ns.root) {
+		*rc = -ENOENT; /* the directory itself was removed */
+		return NULL;
+	}
+	c = famfs_ns_lookup(&fs->ns, dir, name, strlen(name));
+	if (!c)
+		*rc = -ENOENT;
+	return c;
+}
+
+int famfs_fs_remove(struct famfs_fs *fs, struct famfs_inode *dir, const char *name)
+{
+	struct famfs_log_entry le;
+	struct famfs_xe_remove *r = (void *)le.le_payload;
+	struct famfs_inode *victim;
+	int rc = famfs_fs_lock(fs);
+
+	if (rc)
+		return rc;
+	victim = child_of(fs, dir, name, &rc);
+	if (!victim)
+		goto out_unlock;
+	if (S_ISDIR(victim->mode) && victim->nchildren) {
+		famfs_err("'%s': directory not empty", name);
+		rc = -ENOTEMPTY;
+		goto out_unlock;
+	}
+	xe_init(&le, FAMFS_XE_REMOVE, victim->ino);
+	r->xr_parent = dir->ino;
+	memcpy(r->xr_name, victim->name, victim->namelen + 1);
+	rc = famfs_fs_append(fs, &le);
+out_unlock:
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+/* Length of the longest path below @ino once @ino's own path is @base bytes. */
+static size_t deepest(const struct famfs_inode *ino, size_t base)
+{
+	const struct famfs_inode *c;
+	size_t max = base;
+
+	famfs_ns_foreach_child(ino, c) {
+		size_t d = deepest(c, base + 1 + c->namelen);
+
+		if (d > max)
+			max = d;
+	}
+	return max;
+}
+
+int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char *oldname,
+		    struct famfs_inode *newdir, const char *newname)
+{
+	char path[FAMFS_RELPATH_MAX + 2], why[200];
+	struct famfs_log_entry le;
+	struct famfs_xe_rename *n = (void *)le.le_payload;
+	struct famfs_inode *obj, *target;
+	size_t plen;
+	int rc = famfs_fs_lock(fs);
+
+	if (rc)
+		return rc;
+	obj = child_of(fs, olddir, oldname, &rc);
+	if (!obj)
+		goto out_unlock;
+	if ((!newdir->parent && newdir != fs->ns.root) || !S_ISDIR(newdir->mode)) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	rc = famfs_relpath_check(newname, why, sizeof(why));
+	if (rc == 0 && strchr(newname, '/'))
+		rc = -EINVAL;
+	if (rc) {
+		famfs_err("rename to '%s': not a valid name", newname);
+		goto out_unlock;
+	}
+	for (const struct famfs_inode *a = newdir; a; a = a->parent) {
+		if (a == obj) {
+			famfs_err("rename: '%s' cannot move into itself", oldname);
+			rc = -EINVAL;
+			goto out_unlock;
+		}
+	}
+	/* Every path below the new name must still fit the log's 79 bytes. */
+	if (famfs_ns_path(newdir, path, sizeof(path))) {
+		rc = -ENAMETOOLONG;
+		goto out_unlock;
+	}
+	plen = strlen(path) + (*path ? 1 : 0) + strlen(newname);
+	if (deepest(obj, plen) > FAMFS_RELPATH_MAX) {
+		famfs_err("rename to '%s': a path would exceed the %d bytes the log holds",
+			  newname, FAMFS_RELPATH_MAX);
+		rc = -ENAMETOOLONG;
+		goto out_unlock;
+	}
+	target = famfs_ns_lookup(&fs->ns, newdir, newname, strlen(newname));
+	if (target == obj) {
+		rc = 0; /* same object: POSIX says do nothing */
+		goto out_unlock;
+	}
+	if (target) {
+		if (S_ISDIR(target->mode) && !S_ISDIR(obj->mode))
+			rc = -EISDIR;
+		else if (!S_ISDIR(target->mode) && S_ISDIR(obj->mode))
+			rc = -ENOTDIR;
+		else if (S_ISDIR(target->mode) && target->nchildren)
+			rc = -ENOTEMPTY;
+		if (rc) {
+			famfs_err("rename onto '%s': %s", newname, strerror(-rc));
+			goto out_unlock;
+		}
+	}
+	xe_init(&le, FAMFS_XE_RENAME, obj->ino);
+	n->xn_old_parent = olddir->ino;
+	n->xn_new_parent = newdir->ino;
+	n->xn_replaced = target ? target->ino : 0;
+	memcpy(n->xn_old_name, obj->name, obj->namelen + 1);
+	memcpy(n->xn_new_name, newname, strlen(newname) + 1);
+	rc = famfs_fs_append(fs, &le);
+out_unlock:
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
+{
+	uint64_t unit = fs->sb->sb_alloc_unit, cap;
+	struct famfs_log_entry le;
+	struct famfs_xe_resize *z = (void *)le.le_payload;
+	struct famfs_omf_fmap m;
+	int rc;
+
+	if (S_ISDIR(ino->mode))
+		return -EISDIR;
+	rc = famfs_fs_lock(fs);
+	if (rc)
+		return rc;
+	if (!ino->parent) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	m = ino->fmap;
+	cap = famfs_fmap_capacity(&m);
+	if (size > cap) {
+		struct famfs_omf_fmap add;
+
+		if (m.fmap_ext_type != FAMFS_EXT_SIMPLE) {
+			famfs_err("'%s': an interleaved file cannot grow past its %llu allocated "
+				  "bytes", ino->name, (unsigned long long)cap);
+			rc = -EFBIG;
+			goto out_unlock;
+		}
+		if (m.fmap_count >= FAMFS_MAX_SIMPLE_EXT) {
+			famfs_err("'%s': the map already holds %d extents", ino->name,
+				  FAMFS_MAX_SIMPLE_EXT);
+			rc = -EFBIG;
+			goto out_unlock;
+		}
+		rc = allocate(fs, size - cap, NULL, &add, ino->name);
+		if (rc)
+			goto out_unlock;
+		/* Extend the last extent when the new one follows it on the device. */
+		if (m.fmap_count && m.se[m.fmap_count - 1].ext_offset +
+					    m.se[m.fmap_count - 1].ext_len == add.se[0].ext_offset)
+			m.se[m.fmap_count - 1].ext_len += add.se[0].ext_len;
+		else
+			m.se[m.fmap_count++] = add.se[0];
+	} else if (m.fmap_ext_type == FAMFS_EXT_SIMPLE) {
+		/* Keep whole units up to the new end; the rest is given up. */
+		uint64_t keep = (size + unit - 1) / unit * unit, base = 0;
+		uint32_t k;
+
+		for (k = 0; k < m.fmap_count && base < keep; k++) {
+			if (base + m.se[k].ext_len > keep)
+				m.se[k].ext_len = keep - base;
+			base += m.se[k].ext_len;
+		}
+		for (uint32_t j = k; j < m.fmap_count; j++)
+			memset(&m.se[j], 0, sizeof(m.se[j]));
+		m.fmap_count = k;
+	}
+	xe_init(&le, FAMFS_XE_RESIZE, ino->ino);
+	z->xz_size = size;
+	z->xz_fmap = m;
+	rc = famfs_fs_append(fs, &le);
+out_unlock:
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t valid, mode_t mode,
+		     uid_t uid, gid_t gid, uint64_t mtime_ns, uint64_t atime_ns)
+{
+	struct famfs_log_entry le;
+	struct famfs_xe_setattr *a = (void *)le.le_payload;
+	int rc = famfs_fs_lock(fs);
+
+	if (rc)
+		return rc;
+	if (!ino->parent && ino != fs->ns.root) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	xe_init(&le, FAMFS_XE_SETATTR, ino->ino);
+	a->xs_valid = valid & (FAMFS_XE_SET_MODE | FAMFS_XE_SET_UID | FAMFS_XE_SET_GID |
+			       FAMFS_XE_SET_MTIME | FAMFS_XE_SET_ATIME);
+	a->xs_mode = mode & 07777;
+	a->xs_uid = uid;
+	a->xs_gid = gid;
+	a->xs_mtime_ns = mtime_ns;
+	a->xs_atime_ns = atime_ns;
+	rc = famfs_fs_append(fs, &le);
+out_unlock:
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+void famfs_fs_pin(struct famfs_fs *fs, struct famfs_inode *ino)
+{
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	ino->pins++;
+	pthread_rwlock_unlock(&fs->ns_lock);
+}
+
+void famfs_fs_unpin(struct famfs_fs *fs, struct famfs_inode *ino)
+{
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	if (ino->pins)
+		ino->pins--;
+	pthread_rwlock_unlock(&fs->ns_lock);
+	if (!ino->pins && ino->removed_at != UINT64_MAX)
+		fs_hosts_publish(fs); /* the space this process held may now be reused */
+}

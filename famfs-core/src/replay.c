@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file replay.c
+ * @brief Applying log entries to this process's view: namespace, bitmap, pending frees.
+ *
+ * Every process that replays the same log reaches the same namespace, the same inode
+ * numbers and the same pending-free list, whether it replays from index 0 or
+ * incrementally from any cursor: each entry is applied exactly once, in log order, and
+ * its effect depends only on the state the entries before it left.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "famfs/cache.h"
+#include "famfs/io.h"
+#include "famfs/path.h"
+#include "fs_priv.h"
+
+/* ------------------------------------------------------------------ space accounting */
+
+static inline bool bm_test(const struct famfs_bitmap *bm, uint64_t b)
+{
+	return (bm->words[b / 64] >> (b % 64)) & 1;
+}
+
+/* Claim [off, off+len): units that were pending are taken over, units in use collide. */
+static void claim_range(struct famfs_fs *fs, uint64_t off, uint64_t len)
+{
+	uint64_t unit = fs->bm.unit, first = off / unit, n = (len + unit - 1) / unit;
+
+	for (uint64_t b = first; b < first + n && b < fs->bm.nbits; b++) {
+		if (bm_test(&fs->pending_bm, b)) {
+			famfs_bitmap_clear(&fs->pending_bm, b * unit, unit);
+			continue; /* the unit stays used, by its new owner */
+		}
+		fs->stats.collisions += famfs_bitmap_mark(&fs->bm, b * unit, unit);
+	}
+}
+
+static void claim_fmap(struct famfs_fs *fs, const struct famfs_omf_fmap *m)
+{
+	if (m->fmap_ext_type == FAMFS_EXT_SIMPLE) {
+		for (uint32_t k = 0; k < m->fmap_count && k < FAMFS_MAX_SIMPLE_EXT; k++)
+			claim_range(fs, m->se[k].ext_offset, m->se[k].ext_len);
+	} else if (m->fmap_count == 1) {
+		for (uint64_t k = 0; k < m->ie[0].ie_nstrips && k < FAMFS_MAX_STRIPS; k++)
+			claim_range(fs, m->ie[0].ie_strips[k].ext_offset,
+				    m->ie[0].ie_strips[k].ext_len);
+	}
+}
+
+/* [off, off+len) is given up at log index @at: it stays used until released. */
+static void free_range(struct famfs_fs *fs, uint64_t off, uint64_t len, uint64_t at)
+{
+	struct famfs_pending *p;
+
+	if (!len)
+		return;
+	if (fs->npending == fs->pending_cap) {
+		size_t cap = fs->pending_cap ? fs->pending_cap * 2 : 64;
+		void *n = realloc(fs->pending, cap * sizeof(*fs->pending));
+
+		if (!n) {
+			famfs_err("out of memory: %llu bytes freed at log index %llu stay allocated",
+				  (unsigned long long)len, (unsigned long long)at);
+			return; /* leaked, never reused: safe */
+		}
+		fs->pending = n;
+		fs->pending_cap = cap;
+	}
+	p = &fs->pending[fs->npending++];
+	p->off = off;
+	p->len = len;
+	p->freed_at = at;
+	famfs_bitmap_mark(&fs->pending_bm, off, len);
+}
+
+static void free_fmap(struct famfs_fs *fs, const struct famfs_omf_fmap *m, uint64_t at)
+{
+	if (m->fmap_ext_type == FAMFS_EXT_SIMPLE) {
+		for (uint32_t k = 0; k < m->fmap_count && k < FAMFS_MAX_SIMPLE_EXT; k++)
+			free_range(fs, m->se[k].ext_offset, m->se[k].ext_len, at);
+	} else if (m->fmap_count == 1) {
+		for (uint64_t k = 0; k < m->ie[0].ie_nstrips && k < FAMFS_MAX_STRIPS; k++)
+			free_range(fs, m->ie[0].ie_strips[k].ext_offset,
+				   m->ie[0].ie_strips[k].ext_len, at);
+	}
+}
+
+uint64_t fs_release_pending(struct famfs_fs *fs, uint64_t min_safe)
+{
+	uint64_t unit = fs->bm.unit, released = 0;
+	size_t keep = 0;
+
+	for (size_t i = 0; i < fs->npending; i++) {
+		struct famfs_pending *p = &fs->pending[i];
+
+		if (p->freed_at >= min_safe) {
+			fs->pending[keep++] = *p;
+			continue;
+		}
+		for (uint64_t b = p->off / unit; b < (p->off + p->len + unit - 1) / unit &&
+						 b < fs->bm.nbits; b++) {
+			if (!bm_test(&fs->pending_bm, b))
+				continue; /* already taken over by a later claim */
+			famfs_bitmap_clear(&fs->pending_bm, b * unit, unit);
+			famfs_bitmap_clear(&fs->bm, b * unit, unit);
+			released += unit;
+		}
+	}
+	fs->npending = keep;
+	return released;
+}
+
+uint64_t fs_pending_bytes(const struct famfs_fs *fs)
+{
+	return fs->pending_bm.nset * fs->pending_bm.unit;
+}
+
+/* ------------------------------------------------------------------ reset */
+
+int fs_replay_reset(struct famfs_fs *fs)
+{
+	uint64_t reserved = FAMFS_LOG_OFFSET + fs->sb->sb_log_len;
+	int rc;
+
+	if (fs->ns.root) {
+		/* Keep the old inodes' memory: callers may still hold pointers into it. */
+		void *n = realloc(fs->retired, (fs->nretired + 1) * sizeof(*fs->retired));
+
+		if (!n)
+			return -ENOMEM;
+		fs->retired = n;
+		fs->retired[fs->nretired++] = fs->ns;
+		memset(&fs->ns, 0, sizeof(fs->ns));
+	}
+	fs_replay_fini(fs);
+	memset(&fs->stats, 0, sizeof(fs->stats));
+	fs->ino_base = 0;
+	rc = famfs_ns_init(&fs->ns);
+	if (rc)
+		return rc;
+	rc = famfs_bitmap_init(&fs->bm, fs->sb->sb_daxdev.dd_size, fs->sb->sb_alloc_unit,
+			       reserved);
+	if (!rc)
+		rc = famfs_bitmap_init(&fs->pending_bm, fs->sb->sb_daxdev.dd_size,
+				       fs->sb->sb_alloc_unit, 0);
+	return rc;
+}
+
+void fs_replay_fini(struct famfs_fs *fs)
+{
+	if (fs->ns.root)
+		famfs_ns_fini(&fs->ns);
+	famfs_bitmap_fini(&fs->bm);
+	famfs_bitmap_fini(&fs->pending_bm);
+	free(fs->pending);
+	fs->pending = NULL;
+	fs->npending = fs->pending_cap = 0;
+	free(fs->inomap);
+	fs->inomap = NULL;
+	fs->inomap_first = fs->inomap_count = 0;
+}
+
+/* ------------------------------------------------------------------ apply */
+
+static uint64_t ino_of_index(const struct famfs_fs *fs, uint64_t index)
+{
+	if (fs->inomap && index >= fs->inomap_first &&
+	    index < fs->inomap_first + fs->inomap_count && fs->inomap[index - fs->inomap_first])
+		return fs->inomap[index - fs->inomap_first];
+	return fs->ino_base + index + 2;
+}
+
+__attribute__((format(printf, 3, 4))) static int reject(struct famfs_fs *fs, uint64_t index,
+							 const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	famfs_warn("log entry %llu skipped: %s", (unsigned long long)index, why);
+	fs->stats.rejected++;
+	return -EINVAL;
+}
+
+/* A linked directory by inode number, or NULL. */
+static struct famfs_inode *dir_by_ino(struct famfs_fs *fs, uint64_t ino)
+{
+	struct famfs_inode *d = famfs_ns_get(&fs->ns, ino);
+
+	return d && S_ISDIR(d->mode) ? d : NULL;
+}
+
+/* Remove @victim (unlinked from @dir) as of log index @at. */
+static int remove_obj(struct famfs_fs *fs, struct famfs_inode *victim, uint64_t at)
+{
+	int rc = famfs_ns_unlink(&fs->ns, victim, at);
+
+	if (rc)
+		return rc;
+	if (S_ISREG(victim->mode))
+		free_fmap(fs, &victim->fmap, at);
+	return 0;
+}
+
+static void apply_create(struct famfs_fs *fs, uint64_t index, const char *path,
+			 struct famfs_inode *tmpl)
+{
+	char parent_path[FAMFS_RELPATH_MAX + 1];
+	struct famfs_inode *parent;
+	const char *name = famfs_relpath_split(path, parent_path);
+	int rc = famfs_ns_resolve(&fs->ns, parent_path, &parent);
+
+	if (rc == 0 && !S_ISDIR(parent->mode))
+		rc = -ENOTDIR;
+	if (rc) {
+		reject(fs, index, "parent of '%s' is missing or not a directory", path);
+		return;
+	}
+	rc = famfs_ns_add(&fs->ns, parent, name, tmpl, NULL);
+	if (rc == -EEXIST) {
+		fs->stats.existed++;
+		return;
+	}
+	if (rc) {
+		reject(fs, index, "'%s' cannot be added", path);
+		return;
+	}
+	if (S_ISREG(tmpl->mode))
+		fs->stats.files++;
+	else
+		fs->stats.dirs++;
+}
+
+static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le)
+{
+	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
+	struct famfs_inode *obj = h->xh_ino ? famfs_ns_get(&fs->ns, h->xh_ino) : NULL;
+
+	switch (le->le_type) {
+	case FAMFS_XE_CREATE: {
+		const struct famfs_xe_create *c = (const void *)le->le_payload;
+		struct famfs_inode *dir = dir_by_ino(fs, c->xc_parent), tmpl;
+
+		if (!dir) {
+			reject(fs, index, "create of '%s': parent is not a directory", c->xc_name);
+			return;
+		}
+		memset(&tmpl, 0, sizeof(tmpl));
+		tmpl.ino = ino_of_index(fs, index);
+		tmpl.log_index = index;
+		tmpl.mode = S_IFREG | (c->xc_mode & 07777);
+		tmpl.uid = c->xc_uid;
+		tmpl.gid = c->xc_gid;
+		tmpl.size = 0;
+		tmpl.flags = FAMFS_FM_ALL_HOSTS_RW;
+		tmpl.fmap.fmap_ext_type = FAMFS_EXT_SIMPLE;
+		tmpl.mtime_ns = tmpl.ctime_ns = tmpl.atime_ns = h->xh_time_ns;
+		if (famfs_ns_add(&fs->ns, dir, c->xc_name, &tmpl, NULL)) {
+			reject(fs, index, "create of '%s': name taken", c->xc_name);
+			return;
+		}
+		fs->stats.files++;
+		return;
+	}
+	case FAMFS_XE_REMOVE: {
+		const struct famfs_xe_remove *r = (const void *)le->le_payload;
+
+		if (!obj || !obj->parent || obj->parent->ino != r->xr_parent ||
+		    strcmp(obj->name, r->xr_name)) {
+			reject(fs, index, "remove of '%s': no such object there", r->xr_name);
+			return;
+		}
+		if (obj->parent)
+			obj->parent->mtime_ns = obj->parent->ctime_ns = h->xh_time_ns;
+		if (remove_obj(fs, obj, index))
+			reject(fs, index, "remove of '%s': directory not empty", r->xr_name);
+		return;
+	}
+	case FAMFS_XE_RENAME: {
+		const struct famfs_xe_rename *n = (const void *)le->le_payload;
+		struct famfs_inode *to = dir_by_ino(fs, n->xn_new_parent), *old;
+
+		if (!obj || !obj->parent || obj->parent->ino != n->xn_old_parent || !to) {
+			reject(fs, index, "rename of '%s': source or target directory missing",
+			       n->xn_old_name);
+			return;
+		}
+		old = famfs_ns_lookup(&fs->ns, to, n->xn_new_name, strlen(n->xn_new_name));
+		if (old && old != obj) {
+			if (old->ino != n->xn_replaced || remove_obj(fs, old, index)) {
+				reject(fs, index, "rename onto '%s': target cannot be replaced",
+				       n->xn_new_name);
+				return;
+			}
+		}
+		obj->parent->mtime_ns = obj->parent->ctime_ns = h->xh_time_ns;
+		if (old != obj && famfs_ns_move(&fs->ns, obj, to, n->xn_new_name)) {
+			reject(fs, index, "rename to '%s' failed", n->xn_new_name);
+			return;
+		}
+		to->mtime_ns = to->ctime_ns = obj->ctime_ns = h->xh_time_ns;
+		return;
+	}
+	case FAMFS_XE_RESIZE: {
+		const struct famfs_xe_resize *z = (const void *)le->le_payload;
+		struct famfs_omf_fmap old;
+
+		if (!obj || !S_ISREG(obj->mode)) {
+			reject(fs, index, "resize: %s", "no such file");
+			return;
+		}
+		old = obj->fmap;
+		/* Free the old map, then claim the new one: units both maps hold are taken
+		 * over again at once and stay used; the rest of the old map is pending. */
+		obj->fmap = z->xz_fmap;
+		obj->size = z->xz_size;
+		obj->mtime_ns = obj->ctime_ns = h->xh_time_ns;
+		free_fmap(fs, &old, index);
+		claim_fmap(fs, &obj->fmap);
+		return;
+	}
+	case FAMFS_XE_SETATTR: {
+		const struct famfs_xe_setattr *a = (const void *)le->le_payload;
+
+		if (!obj) {
+			reject(fs, index, "setattr: %s", "no such object");
+			return;
+		}
+		if (a->xs_valid & FAMFS_XE_SET_MODE)
+			obj->mode = (obj->mode & S_IFMT) | (a->xs_mode & 07777);
+		if (a->xs_valid & FAMFS_XE_SET_UID)
+			obj->uid = a->xs_uid;
+		if (a->xs_valid & FAMFS_XE_SET_GID)
+			obj->gid = a->xs_gid;
+		if (a->xs_valid & FAMFS_XE_SET_MTIME)
+			obj->mtime_ns = a->xs_mtime_ns;
+		if (a->xs_valid & FAMFS_XE_SET_ATIME)
+			obj->atime_ns = a->xs_atime_ns;
+		obj->ctime_ns = h->xh_time_ns;
+		return;
+	}
+	case FAMFS_XE_LOGINFO: {
+		const struct famfs_xe_loginfo *l = (const void *)le->le_payload;
+
+		fs->ino_base = l->xl_ino_base;
+		return;
+	}
+	case FAMFS_XE_INOMAP: {
+		const struct famfs_xe_inomap *m = (const void *)le->le_payload;
+		uint64_t end = m->xm_first + m->xm_count, old_end;
+		uint64_t *n;
+
+		if (!fs->inomap)
+			fs->inomap_first = m->xm_first;
+		old_end = fs->inomap_first + fs->inomap_count;
+		if (m->xm_first < fs->inomap_first) {
+			reject(fs, index, "inode map %s", "out of order");
+			return;
+		}
+		if (end > old_end) {
+			n = realloc(fs->inomap, (end - fs->inomap_first) * sizeof(*n));
+			if (!n) {
+				reject(fs, index, "inode map: %s", "out of memory");
+				return;
+			}
+			memset(n + fs->inomap_count, 0, (end - old_end) * sizeof(*n));
+			fs->inomap = n;
+			fs->inomap_count = end - fs->inomap_first;
+		}
+		memcpy(fs->inomap + (m->xm_first - fs->inomap_first), m->xm_ino,
+		       m->xm_count * sizeof(uint64_t));
+		return;
+	}
+	case FAMFS_XE_RESERVE: {
+		const struct famfs_xe_reserve *v = (const void *)le->le_payload;
+
+		for (uint32_t k = 0; k < v->xv_count && k < FAMFS_XE_RESERVE_MAX; k++) {
+			claim_range(fs, v->xv_ext[k].ext_offset, v->xv_ext[k].ext_len);
+			free_range(fs, v->xv_ext[k].ext_offset, v->xv_ext[k].ext_len, index);
+		}
+		return;
+	}
+	default:
+		fs->stats.other++;
+		return;
+	}
+}
+
+void fs_apply_entry(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le)
+{
+	struct famfs_inode tmpl;
+	char why[256];
+
+	if (le->le_type == FAMFS_LOG_FILE) {
+		/* The bitmap honours every claimed extent, whatever becomes of the path. */
+		claim_fmap(fs, &le->le_file.fm_fmap);
+	} else if (le->le_type != FAMFS_LOG_MKDIR && !famfs_xe_is_ext(le->le_type)) {
+		fs->stats.other++;
+		return;
+	}
+	if (famfs_entry_check_payload(le, fs->sb, why, sizeof(why))) {
+		famfs_warn("log entry %llu skipped: %s", (unsigned long long)index, why);
+		fs->stats.rejected++;
+		return;
+	}
+	if (famfs_xe_is_ext(le->le_type)) {
+		apply_ext(fs, index, le);
+		return;
+	}
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.ino = ino_of_index(fs, index);
+	tmpl.log_index = index;
+	if (le->le_type == FAMFS_LOG_FILE) {
+		const struct famfs_omf_file *f = &le->le_file;
+
+		tmpl.mode = S_IFREG | (f->fm_mode & 07777);
+		tmpl.uid = f->fm_uid;
+		tmpl.gid = f->fm_gid;
+		tmpl.size = f->fm_size;
+		tmpl.flags = f->fm_flags;
+		tmpl.fmap = f->fm_fmap;
+		apply_create(fs, index, f->fm_relpath, &tmpl);
+	} else {
+		const struct famfs_omf_mkdir *d = &le->le_mkdir;
+
+		tmpl.mode = S_IFDIR | (d->md_mode & 07777);
+		tmpl.uid = d->md_uid;
+		tmpl.gid = d->md_gid;
+		apply_create(fs, index, d->md_relpath, &tmpl);
+	}
+}
+
+/* ------------------------------------------------------------------ refresh */
+
+int famfs_fs_refresh(struct famfs_fs *fs)
+{
+	struct famfs_log_header *lh = fs->log;
+	uint64_t next, i, applied = 0;
+	char why[200];
+	int rc;
+
+	if (fs->ht) {
+		famfs_cache_invalidate(fs->ht, sizeof(*fs->ht));
+		if (__atomic_load_n(&fs->ht->ht_flags, __ATOMIC_ACQUIRE) & FAMFS_HT_COMPACTING)
+			return 0; /* the master is rewriting the log: look again later */
+		if (__atomic_load_n(&fs->ht->ht_generation, __ATOMIC_ACQUIRE) != fs->generation) {
+			/* The master compacted the log: replay the new one from the start. */
+			pthread_rwlock_wrlock(&fs->ns_lock);
+			rc = fs_replay_reset(fs);
+			fs->generation = fs->ht->ht_generation;
+			pthread_rwlock_unlock(&fs->ns_lock);
+			if (rc)
+				return rc;
+			famfs_info("log generation %llu: replaying the compacted log",
+				   (unsigned long long)fs->generation);
+		}
+	}
+	famfs_cache_invalidate(lh, FAMFS_LOG_HEADER_SIZE);
+	next = __atomic_load_n(&lh->lh_next_index, __ATOMIC_ACQUIRE);
+	if (next > lh->lh_last_index + 1)
+		next = lh->lh_last_index + 1;
+	if (next <= fs->stats.entries) {
+		fs_hosts_publish(fs);
+		return 0;
+	}
+	famfs_cache_invalidate(&lh->lh_entries[fs->stats.entries],
+			       (next - fs->stats.entries) * FAMFS_LOG_ENTRY_SIZE);
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	for (i = fs->stats.entries; i < next; i++) {
+		const struct famfs_log_entry *le = &lh->lh_entries[i];
+		const struct famfs_xe_hdr *h = (const void *)le->le_payload;
+
+		if (famfs_log_entry_check(le, i, NULL, 0)) {
+			famfs_cache_invalidate(le, sizeof(*le));
+			if (famfs_log_entry_check(le, i, why, sizeof(why)))
+				goto stall;
+		}
+		if (famfs_xe_is_ext(le->le_type) && h->xh_version != FAMFS_XE_VERSION) {
+			snprintf(why, sizeof(why), "log entry %llu: extension version %u is newer "
+				 "than this build's %d", (unsigned long long)i, h->xh_version,
+				 FAMFS_XE_VERSION);
+			goto stall;
+		}
+		fs_apply_entry(fs, i, le);
+		fs->stats.entries = i + 1;
+		applied++;
+	}
+	fs->stalled = false;
+	pthread_rwlock_unlock(&fs->ns_lock);
+	fs_hosts_publish(fs);
+	return (int)applied;
+
+stall:
+	if (!fs->stalled || strcmp(fs->stall, why))
+		famfs_err("replay stopped: %s", why);
+	fs->stalled = true;
+	snprintf(fs->stall, sizeof(fs->stall), "%s", why);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	fs_hosts_publish(fs);
+	return -EBADMSG;
+}
