@@ -46,6 +46,7 @@ int cmd_mkfs(int argc, char **argv, struct gw_ctx *ctx)
 		{ "log-size", required_argument, NULL, 'l' },
 		{ "size", required_argument, NULL, 's' },
 		{ "fs-uuid", required_argument, NULL, 'F' },
+		{ "no-upstream", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct famfs_mkfs_opts mo = { .system_uuid = ctx->system_uuid };
@@ -76,6 +77,9 @@ int cmd_mkfs(int argc, char **argv, struct gw_ctx *ctx)
 			break;
 		case 'F':
 			mo.fs_uuid = optarg;
+			break;
+		case 'n':
+			mo.no_upstream = true;
 			break;
 		default:
 			return gw_usage("mkfs", true);
@@ -275,6 +279,12 @@ int cmd_fsck(int argc, char **argv, struct gw_ctx *ctx)
 		jw_u64(&w, "files", r.files);
 		jw_u64(&w, "directories", r.dirs);
 		jw_u64(&w, "other_entries", r.other);
+		jw_u64(&w, "extension_entries", r.ext_entries);
+		jw_u64(&w, "live_files", r.live_files);
+		jw_u64(&w, "live_directories", r.live_dirs);
+		jw_u64(&w, "pending", r.pending);
+		jw_u64(&w, "leaked", r.leaked);
+		jw_u64(&w, "generation", r.generation);
 		jw_u64(&w, "bad_entries", r.bad_entries);
 		jw_u64(&w, "bad_payloads", r.bad_payloads);
 		jw_u64(&w, "collisions", r.collisions);
@@ -301,17 +311,21 @@ int cmd_fsck(int argc, char **argv, struct gw_ctx *ctx)
 			       r.problems[i].where, r.problems[i].what);
 		if (r.sb_valid && r.log_valid) {
 			printf("superblock: version %llu, valid\n", (unsigned long long)r.version);
-			printf("log: %llu of %llu entries used; %llu valid (%llu files, %llu "
-			       "directories, %llu other), %llu bad\n",
+			printf("log: %llu of %llu entries used (generation %llu); %llu valid (%llu "
+			       "files, %llu directories, %llu extension, %llu other), %llu bad\n",
 			       (unsigned long long)r.log_used, (unsigned long long)r.log_slots,
-			       (unsigned long long)r.entries_valid, (unsigned long long)r.files,
-			       (unsigned long long)r.dirs, (unsigned long long)r.other,
+			       (unsigned long long)r.generation, (unsigned long long)r.entries_valid,
+			       (unsigned long long)r.files, (unsigned long long)r.dirs,
+			       (unsigned long long)r.ext_entries, (unsigned long long)r.other,
 			       (unsigned long long)(r.bad_entries + r.bad_payloads));
+			printf("namespace: %llu files, %llu directories\n",
+			       (unsigned long long)r.live_files, (unsigned long long)r.live_dirs);
 			printf("allocation: %llu collisions; capacity %llu, reserved %llu, used "
-			       "%llu, free %llu bytes\n",
+			       "%llu (%llu waiting for reuse), free %llu, leaked %llu bytes\n",
 			       (unsigned long long)r.collisions, (unsigned long long)r.capacity,
 			       (unsigned long long)r.reserved, (unsigned long long)r.used,
-			       (unsigned long long)r.free);
+			       (unsigned long long)r.pending, (unsigned long long)r.free,
+			       (unsigned long long)r.leaked);
 		}
 		printf("%s: %zu error(s), %zu warning(s)\n", path, r.nerrors, r.nwarnings);
 	}

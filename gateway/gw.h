@@ -46,6 +46,14 @@ int cmd_mkdir(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_creat(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_cp(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_cat(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_rm(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_mv(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_truncate(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_chmod(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_chown(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_touch(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_compact(int argc, char **argv, struct gw_ctx *ctx);
 
 /** Print "famfs-gw: <cmd>: message" to stderr. */
 void gw_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

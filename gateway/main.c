@@ -20,11 +20,12 @@
 
 static const struct gw_cmd commands[] = {
 	{ "mkfs", cmd_mkfs, "make a famfs on a device or file",
-	  "mkfs [--force] [--log-size N] [--size N] [--fs-uuid UUID]\n"
+	  "mkfs [--force] [--log-size N] [--size N] [--fs-uuid UUID] [--no-upstream]\n"
 	  "  Write a superblock and an empty log; this host becomes the master.\n"
 	  "  --size N      create the device as a regular file of N bytes if it does not exist\n"
 	  "  --log-size N  log length, a power of two of at least 8M (default 8M)\n"
-	  "  --force       overwrite an existing famfs\n" },
+	  "  --force       overwrite an existing famfs\n"
+	  "  --no-upstream declare that no upstream famfs host will mount it (space reuse)\n" },
 	{ "info", cmd_info, "show the superblock and log header",
 	  "info [--json]\n  Superblock, log header, role of this host and space.\n" },
 	{ "fsck", cmd_fsck, "check the superblock, log and allocations",
@@ -53,6 +54,24 @@ static const struct gw_cmd commands[] = {
 	  "  Out of famfs: famfs-gw cp :/dir/file ./here    (DST a host file or directory)\n"
 	  "  -r copies directories recursively. A progress bar is shown on a terminal.\n" },
 	{ "cat", cmd_cat, "write files' content to standard output", "cat PATH...\n" },
+	{ "rm", cmd_rm, "remove files and directories",
+	  "rm [-r] [-f] PATH...\n"
+	  "  Space is reused only when every host is done with it (see 'hosts').\n" },
+	{ "mv", cmd_mv, "rename or move (replacing an existing target)",
+	  "mv SRC... DST\n  DST an existing directory: move into it.\n" },
+	{ "truncate", cmd_truncate, "grow or shrink files", "truncate -s SIZE PATH...\n" },
+	{ "chmod", cmd_chmod, "change permission bits", "chmod MODE PATH...\n" },
+	{ "chown", cmd_chown, "change owner and group", "chown UID[:GID] PATH...\n" },
+	{ "touch", cmd_touch, "create empty files or set their times to now",
+	  "touch PATH...\n" },
+	{ "hosts", cmd_hosts, "registered hosts, their log positions, waiting freed space",
+	  "hosts [--json] [--no-upstream | --upstream] [--evict SLOT]\n"
+	  "  --no-upstream  declare that no upstream famfs host mounts this file system,\n"
+	  "                 so freed space may be reused behind the slowest registered host\n"
+	  "  --upstream     withdraw that declaration (freed space is then never reused)\n"
+	  "  --evict SLOT   forget a registered process of a host that is gone\n" },
+	{ "compact", cmd_compact, "rewrite the log as the namespace it describes",
+	  "compact\n  The master also does this by itself when the log is full.\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -66,7 +85,7 @@ static void print_main_usage(FILE *f)
 		   "  -v, --verbose       more messages\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-6s  %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'famfs-gw COMMAND --help' shows a command's options.\n");
 }
 

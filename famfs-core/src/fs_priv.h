@@ -50,6 +50,11 @@ struct famfs_fs {
 	uint64_t alloc_cursor;            /* first-fit cursor, reset per locked session */
 	bool stalled;
 	char stall[256];
+	/* fsck: told about every entry replay skips, with the reason */
+	void (*on_reject)(void *arg, uint64_t index, const char *why);
+	void *reject_arg;
+	uint64_t cur_index;               /* the entry being applied */
+	uint64_t reuse_max_freed_at;      /* largest freed_at of space taken over (+1; 0: none) */
 	struct famfs_ns *retired;         /* views replaced by a new log generation: their */
 	size_t nretired;                  /* inodes stay valid memory until close */
 };

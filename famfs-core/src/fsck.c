@@ -16,7 +16,7 @@
 #include "famfs/fsck.h"
 #include "famfs/ns.h"
 #include "famfs/path.h"
-#include "internal.h"
+#include "fs_priv.h"
 
 __attribute__((format(printf, 4, 5))) static void problem(struct famfs_fsck_report *r,
 							  enum famfs_fsck_severity sev,
@@ -46,43 +46,113 @@ __attribute__((format(printf, 4, 5))) static void problem(struct famfs_fsck_repo
 		r->nwarnings++;
 }
 
-/* Namespace checks of one valid entry: parent exists, no duplicate of a different kind. */
-static void check_namespace(struct famfs_fsck_report *r, struct famfs_ns *ns, uint64_t i,
-			    const struct famfs_log_entry *le, const char *where)
+static void on_reject(void *arg, uint64_t index, const char *why)
 {
-	char parent_path[FAMFS_RELPATH_MAX + 1];
-	struct famfs_inode tmpl, *parent, *old;
-	const char *path = le->le_type == FAMFS_LOG_FILE ? le->le_file.fm_relpath
-							 : le->le_mkdir.md_relpath;
-	const char *name = famfs_relpath_split(path, parent_path);
-	int rc;
+	char where[32];
 
-	rc = famfs_ns_resolve(ns, parent_path, &parent);
-	if (rc || !S_ISDIR(parent->mode)) {
-		problem(r, FAMFS_FSCK_ERROR, where, "'%s': parent '%s' %s", path, parent_path,
-			rc ? "does not exist" : "is not a directory");
-		return;
+	snprintf(where, sizeof(where), "log entry %llu", (unsigned long long)index);
+	problem(arg, FAMFS_FSCK_ERROR, where, "%s", why);
+}
+
+static void count_live(const struct famfs_inode *dir, struct famfs_fsck_report *r,
+		       struct famfs_bitmap *owned)
+{
+	const struct famfs_inode *c;
+
+	famfs_ns_foreach_child(dir, c) {
+		if (S_ISDIR(c->mode)) {
+			r->live_dirs++;
+			count_live(c, r, owned);
+		} else {
+			r->live_files++;
+			famfs_bitmap_mark_fmap(owned, &c->fmap);
+		}
 	}
-	old = famfs_ns_lookup(ns, parent, name, strlen(name));
-	if (old) {
-		problem(r, old->mode & S_IFDIR && le->le_type == FAMFS_LOG_MKDIR ? FAMFS_FSCK_WARNING
-										: FAMFS_FSCK_ERROR,
-			where, "'%s' was already created by log entry %llu; this entry is ignored",
-			path, (unsigned long long)old->log_index);
-		return;
+}
+
+/* Replay as a host would, into a private view of @dev; fill the replay-level checks. */
+static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *r)
+{
+	struct famfs_fs v;
+	struct famfs_ht_header *ht = (void *)(dev->base + FAMFS_HT_OFFSET);
+	struct famfs_bitmap owned;
+	struct famfs_host_info hi[FAMFS_HT_SLOTS];
+	int rc, n;
+
+	memset(&v, 0, sizeof(v));
+	v.dev = (struct famfs_dev *)dev;
+	v.sb = (struct famfs_superblock *)dev->base;
+	v.log = (struct famfs_log_header *)(dev->base + FAMFS_LOG_OFFSET);
+	v.role = FAMFS_ROLE_CLIENT;
+	v.on_reject = on_reject;
+	v.reject_arg = r;
+	famfs_cache_invalidate(ht, sizeof(*ht));
+	if (ht->ht_magic == FAMFS_HT_MAGIC && ht->ht_version == FAMFS_HT_VERSION) {
+		v.ht = ht;
+		v.generation = ht->ht_generation;
+		r->generation = ht->ht_generation;
+		if (ht->ht_flags & FAMFS_HT_COMPACTING)
+			problem(r, FAMFS_FSCK_ERROR, "host table", "a log compaction was "
+				"interrupted; the next read-write open finishes it");
 	}
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.log_index = i;
-	tmpl.mode = le->le_type == FAMFS_LOG_FILE ? S_IFREG : S_IFDIR;
-	famfs_ns_add(ns, parent, name, &tmpl, NULL);
+	pthread_rwlock_init(&v.ns_lock, NULL);
+	pthread_mutex_init(&v.mutex, NULL);
+	rc = fs_replay_reset(&v);
+	if (rc)
+		goto out;
+	famfs_fs_refresh(&v);
+	r->collisions = v.stats.collisions;
+	r->pending = fs_pending_bytes(&v);
+	r->used = (v.bm.nset - v.bm.reserved) * v.bm.unit;
+	r->free = famfs_bitmap_free_bytes(&v.bm);
+	if (famfs_bitmap_init(&owned, v.bm.nbits * v.bm.unit, v.bm.unit, 0) == 0) {
+		uint64_t used_units = v.bm.nset - v.bm.reserved - v.pending_bm.nset;
+
+		count_live(v.ns.root, r, &owned);
+		if (used_units > owned.nset) {
+			r->leaked = (used_units - owned.nset) * v.bm.unit;
+			problem(r, FAMFS_FSCK_WARNING, "allocation",
+				"%llu bytes are allocated to no live file and not waiting for reuse "
+				"(leaked)", (unsigned long long)r->leaked);
+		}
+		famfs_bitmap_fini(&owned);
+	}
+	if (v.reuse_max_freed_at) {
+		uint64_t last_reused = v.reuse_max_freed_at - 1;
+
+		if (!v.ht || !(v.ht->ht_flags & FAMFS_HT_NO_UPSTREAM))
+			problem(r, FAMFS_FSCK_ERROR, "allocation",
+				"space freed at log entry %llu was reused, but upstream hosts were "
+				"not declared absent", (unsigned long long)last_reused);
+		n = v.ht ? famfs_fs_hosts(&v, hi, FAMFS_HT_SLOTS) : 0;
+		for (int i = 0; i < n; i++) {
+			char u[37];
+
+			if (hi[i].generation != v.generation || hi[i].safe > last_reused)
+				continue;
+			famfs_uuid_format(hi[i].uuid, u);
+			problem(r, FAMFS_FSCK_ERROR, "allocation",
+				"space freed at log entry %llu was reused while host slot %u "
+				"(system %s, pid %u) may still map it (safe at %llu)",
+				(unsigned long long)last_reused, hi[i].slot, u, hi[i].pid,
+				(unsigned long long)hi[i].safe);
+		}
+	}
+	rc = 0;
+out:
+	fs_replay_fini(&v);
+	for (size_t i = 0; i < v.nretired; i++)
+		famfs_ns_fini(&v.retired[i]);
+	free(v.retired);
+	pthread_rwlock_destroy(&v.ns_lock);
+	pthread_mutex_destroy(&v.mutex);
+	return rc;
 }
 
 int famfs_fsck(const struct famfs_dev *dev, struct famfs_fsck_report *r)
 {
 	const struct famfs_superblock *sb = (const void *)dev->base;
 	const struct famfs_log_header *lh;
-	struct famfs_bitmap bm;
-	struct famfs_ns ns;
 	uint64_t n;
 	char why[256];
 	int rc;
@@ -121,19 +191,9 @@ int famfs_fsck(const struct famfs_dev *dev, struct famfs_fsck_report *r)
 			(unsigned long long)lh->lh_next_seqnum,
 			(unsigned long long)lh->lh_next_index);
 
-	if (famfs_ns_init(&ns))
-		return -ENOMEM;
-	if (famfs_bitmap_init(&bm, sb->sb_daxdev.dd_size, sb->sb_alloc_unit,
-			      FAMFS_LOG_OFFSET + sb->sb_log_len)) {
-		famfs_ns_fini(&ns);
-		return -ENOMEM;
-	}
-	r->capacity = bm.nbits * bm.unit;
-	r->reserved = bm.reserved * bm.unit;
 	for (n = 0; n < lh->lh_next_index; n++) {
 		const struct famfs_log_entry *le = &lh->lh_entries[n];
 		char where[32];
-		uint64_t c;
 
 		snprintf(where, sizeof(where), "log entry %llu", (unsigned long long)n);
 		if (famfs_log_entry_check(le, n, why, sizeof(why))) {
@@ -142,36 +202,28 @@ int famfs_fsck(const struct famfs_dev *dev, struct famfs_fsck_report *r)
 			continue;
 		}
 		r->entries_valid++;
-		switch (le->le_type) {
-		case FAMFS_LOG_FILE:
+		if (le->le_type == FAMFS_LOG_FILE) {
 			r->files++;
-			c = famfs_bitmap_mark_fmap(&bm, &le->le_file.fm_fmap);
-			if (c) {
-				problem(r, FAMFS_FSCK_ERROR, where,
-					"'%s': %llu allocation unit(s) already belong to another "
-					"file (cross-linked)", le->le_file.fm_relpath,
-					(unsigned long long)c);
-				r->collisions += c;
-			}
-			break;
-		case FAMFS_LOG_MKDIR:
+		} else if (le->le_type == FAMFS_LOG_MKDIR) {
 			r->dirs++;
-			break;
-		case FAMFS_LOG_ADD_DAXDEV:
+		} else if (famfs_xe_is_ext(le->le_type)) {
+			r->ext_entries++;
+		} else {
 			r->other++;
-			continue;
-		default:
-			r->other++;
-			problem(r, FAMFS_FSCK_WARNING, where, "unknown entry type %u",
-				le->le_type);
-			continue;
+			if (le->le_type != FAMFS_LOG_ADD_DAXDEV)
+				problem(r, FAMFS_FSCK_WARNING, where, "unknown entry type %u",
+					le->le_type);
 		}
-		if (famfs_entry_check_payload(le, sb, why, sizeof(why))) {
-			problem(r, FAMFS_FSCK_ERROR, where, "%s", why);
+		if (famfs_entry_check_payload(le, sb, why, sizeof(why)))
 			r->bad_payloads++;
-			continue;
-		}
-		check_namespace(r, &ns, n, le, where);
+	}
+	if (replay_checks(dev, r))
+		return -ENOMEM;
+	{
+		uint64_t unit = sb->sb_alloc_unit, nbits = (sb->sb_daxdev.dd_size + unit - 1) / unit;
+
+		r->capacity = nbits * unit;
+		r->reserved = (FAMFS_LOG_OFFSET + sb->sb_log_len + unit - 1) / unit * unit;
 	}
 	for (n = lh->lh_next_index; n <= lh->lh_last_index; n++) {
 		const struct famfs_log_entry *le = &lh->lh_entries[n];
@@ -183,10 +235,6 @@ int famfs_fsck(const struct famfs_dev *dev, struct famfs_fsck_report *r)
 			break;
 		}
 	}
-	r->used = (bm.nset - bm.reserved) * bm.unit;
-	r->free = famfs_bitmap_free_bytes(&bm);
-	famfs_bitmap_fini(&bm);
-	famfs_ns_fini(&ns);
 	return (int)r->nerrors;
 }
 

@@ -38,14 +38,20 @@ int fs_hosts_init_table(struct famfs_superblock *sb, uint32_t flags)
 {
 	struct famfs_ht_header *h = (void *)((uint8_t *)sb + FAMFS_HT_OFFSET);
 
+	struct famfs_ht_header n;
+
+	memset(&n, 0, sizeof(n));
+	n.ht_magic = FAMFS_HT_MAGIC;
+	n.ht_version = FAMFS_HT_VERSION;
+	n.ht_nslots = FAMFS_HT_SLOTS;
+	n.ht_flags = flags;
+	n.ht_crc = ht_crc(&n);
 	memset(slots_of(h), 0, FAMFS_HT_SLOTS * sizeof(struct famfs_ht_slot));
-	memset(h, 0, sizeof(*h));
-	h->ht_version = FAMFS_HT_VERSION;
-	h->ht_nslots = FAMFS_HT_SLOTS;
-	h->ht_flags = flags;
-	h->ht_generation = 0;
-	h->ht_crc = ht_crc(h);
 	famfs_cache_flush(slots_of(h), FAMFS_HT_SLOTS * sizeof(struct famfs_ht_slot));
+	/* Everything but the magic first, so a reader never sees a half-made header. */
+	memcpy((uint8_t *)h + sizeof(n.ht_magic), (uint8_t *)&n + sizeof(n.ht_magic),
+	       sizeof(n) - sizeof(n.ht_magic));
+	famfs_cache_flush(h, sizeof(*h));
 	__atomic_store_n(&h->ht_magic, FAMFS_HT_MAGIC, __ATOMIC_RELEASE);
 	famfs_cache_flush(h, sizeof(*h));
 	return 0;

@@ -27,6 +27,20 @@ static inline bool bm_test(const struct famfs_bitmap *bm, uint64_t b)
 	return (bm->words[b / 64] >> (b % 64)) & 1;
 }
 
+/* Remember the latest free that a claim reused (fsck checks it against the hosts). */
+static void note_takeover(struct famfs_fs *fs, uint64_t off)
+{
+	for (size_t i = fs->npending; i-- > 0;) {
+		const struct famfs_pending *p = &fs->pending[i];
+
+		if (off >= p->off && off < p->off + p->len) {
+			if (p->freed_at + 1 > fs->reuse_max_freed_at)
+				fs->reuse_max_freed_at = p->freed_at + 1;
+			return;
+		}
+	}
+}
+
 /* Claim [off, off+len): units that were pending are taken over, units in use collide. */
 static void claim_range(struct famfs_fs *fs, uint64_t off, uint64_t len)
 {
@@ -34,10 +48,21 @@ static void claim_range(struct famfs_fs *fs, uint64_t off, uint64_t len)
 
 	for (uint64_t b = first; b < first + n && b < fs->bm.nbits; b++) {
 		if (bm_test(&fs->pending_bm, b)) {
+			note_takeover(fs, b * unit);
 			famfs_bitmap_clear(&fs->pending_bm, b * unit, unit);
 			continue; /* the unit stays used, by its new owner */
 		}
-		fs->stats.collisions += famfs_bitmap_mark(&fs->bm, b * unit, unit);
+		if (famfs_bitmap_mark(&fs->bm, b * unit, unit)) {
+			fs->stats.collisions++;
+			if (fs->on_reject) {
+				char why[120];
+
+				snprintf(why, sizeof(why), "allocation unit at 0x%llx already belongs "
+					 "to another file (cross-linked)",
+					 (unsigned long long)(b * unit));
+				fs->on_reject(fs->reject_arg, fs->cur_index, why);
+			}
+		}
 	}
 }
 
@@ -141,6 +166,7 @@ int fs_replay_reset(struct famfs_fs *fs)
 	fs_replay_fini(fs);
 	memset(&fs->stats, 0, sizeof(fs->stats));
 	fs->ino_base = 0;
+	fs->reuse_max_freed_at = 0;
 	rc = famfs_ns_init(&fs->ns);
 	if (rc)
 		return rc;
@@ -186,6 +212,8 @@ __attribute__((format(printf, 3, 4))) static int reject(struct famfs_fs *fs, uin
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	famfs_warn("log entry %llu skipped: %s", (unsigned long long)index, why);
+	if (fs->on_reject)
+		fs->on_reject(fs->reject_arg, index, why);
 	fs->stats.rejected++;
 	return -EINVAL;
 }
@@ -399,6 +427,7 @@ void fs_apply_entry(struct famfs_fs *fs, uint64_t index, const struct famfs_log_
 	struct famfs_inode tmpl;
 	char why[256];
 
+	fs->cur_index = index;
 	if (le->le_type == FAMFS_LOG_FILE) {
 		/* The bitmap honours every claimed extent, whatever becomes of the path. */
 		claim_fmap(fs, &le->le_file.fm_fmap);
@@ -407,8 +436,7 @@ void fs_apply_entry(struct famfs_fs *fs, uint64_t index, const struct famfs_log_
 		return;
 	}
 	if (famfs_entry_check_payload(le, fs->sb, why, sizeof(why))) {
-		famfs_warn("log entry %llu skipped: %s", (unsigned long long)index, why);
-		fs->stats.rejected++;
+		reject(fs, index, "%s", why);
 		return;
 	}
 	if (famfs_xe_is_ext(le->le_type)) {

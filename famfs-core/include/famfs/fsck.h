@@ -6,8 +6,11 @@
  * Checks, in order: the superblock (magic, version, CRC, fields), the log header (magic,
  * CRC, length, last index, counters), every committed entry (seqnum, CRC, type, path
  * rules, parent exists, extents aligned and inside the data area, size covered), then
- * rebuilds the allocation bitmap to find cross-linked extents (collisions) and to count
- * used and free space. Owns nothing but the report it fills. Never writes the device.
+ * replays the log exactly as every host does (extension entries included) to find
+ * entries replay must skip, cross-linked extents (collisions), freed space reused ahead
+ * of a registered host that may still map it (or while upstream hosts may), leaked
+ * space, and used, pending and free space. Owns nothing but the report it fills. Never
+ * writes the device.
  */
 #ifndef FAMFS_FSCK_H
 #define FAMFS_FSCK_H
@@ -37,8 +40,13 @@ struct famfs_fsck_report {
 	uint64_t entries_valid, files, dirs, other;
 	uint64_t bad_entries;     /* seqnum/CRC failures */
 	uint64_t bad_payloads;    /* valid CRC, unusable contents */
-	uint64_t collisions;      /* allocation units claimed by two files */
+	uint64_t collisions;      /* allocation units claimed by two live files */
+	uint64_t ext_entries;     /* famfs-gateway extension entries */
+	uint64_t live_files, live_dirs; /* the namespace after replay */
 	uint64_t capacity, reserved, used, free; /* bytes */
+	uint64_t pending;         /* freed, not yet reusable */
+	uint64_t leaked;          /* used by no live file and not pending */
+	uint64_t generation;      /* log compactions */
 	size_t nerrors, nwarnings;
 	size_t nproblems, cap;
 	struct famfs_fsck_problem *problems;
