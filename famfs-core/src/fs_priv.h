@@ -36,6 +36,7 @@ struct famfs_fs {
 	struct famfs_ns ns;               /* protected by ns_lock */
 	struct famfs_bitmap bm;           /* used units (pending ones included) */
 	struct famfs_bitmap pending_bm;   /* units freed but not yet reusable */
+	struct famfs_bitmap dirty_bm;     /* released units that still hold old bytes */
 	struct famfs_pending *pending;    /* list behind pending_bm */
 	size_t npending, pending_cap;
 	struct famfs_replay_stats stats;  /* stats.entries is the replay cursor */

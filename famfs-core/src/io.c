@@ -149,3 +149,25 @@ ssize_t famfs_file_write(struct famfs_fs *fs, const struct famfs_inode *ino, uin
 		return -EFBIG;
 	return walk(fs, ino, off, len, wr_piece, (void *)buf);
 }
+
+int famfs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,
+		    uint64_t len)
+{
+	const struct famfs_dev *dev = famfs_fs_dev(fs);
+
+	while (len) {
+		uint64_t doff, contig, n;
+		int rc = famfs_fmap_resolve(fmap, off, &doff, &contig);
+
+		if (rc)
+			return rc;
+		n = len < contig ? len : contig;
+		if (doff + n > dev->size)
+			return -ERANGE;
+		memset(dev->base + doff, 0, n);
+		famfs_cache_flush(dev->base + doff, n);
+		off += n;
+		len -= n;
+	}
+	return 0;
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "famfs/cache.h"
 #include "famfs/io.h"
 #include "famfs/path.h"
 #include "fs_priv.h"
@@ -111,6 +112,28 @@ int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_
 	return rc;
 }
 
+/* Zero reused units before a new owner sees them: no file reads another's old bytes. */
+static void scrub(struct famfs_fs *fs, const struct famfs_omf_fmap *m)
+{
+	uint64_t unit = fs->dirty_bm.unit;
+	const struct famfs_omf_extent *e = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se
+									      : m->ie[0].ie_strips;
+	uint64_t n = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->fmap_count : m->ie[0].ie_nstrips;
+
+	if (!fs->dirty_bm.nset)
+		return;
+	for (uint64_t k = 0; k < n; k++) {
+		for (uint64_t b = e[k].ext_offset / unit;
+		     b < (e[k].ext_offset + e[k].ext_len) / unit && b < fs->dirty_bm.nbits; b++) {
+			if (!((fs->dirty_bm.words[b / 64] >> (b % 64)) & 1))
+				continue;
+			memset(fs->dev->base + b * unit, 0, unit);
+			famfs_cache_flush(fs->dev->base + b * unit, unit);
+			famfs_bitmap_clear(&fs->dirty_bm, b * unit, unit);
+		}
+	}
+}
+
 /* Hand out space: pending space that every host is done with is released first. */
 static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc_params *ap,
 		    struct famfs_omf_fmap *fmap, const char *what)
@@ -132,8 +155,10 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 	else
 		rc = famfs_alloc_contig(&fs->bm, size, &fs->alloc_cursor, fmap);
 	/* The bits go back so that replaying our own entry claims them without collision. */
-	if (rc == 0)
+	if (rc == 0) {
 		famfs_bitmap_clear_fmap(&fs->bm, fmap);
+		scrub(fs, fmap);
+	}
 	pthread_rwlock_unlock(&fs->ns_lock);
 	if (rc == -ENOSPC)
 		famfs_err("'%s': no free space for %llu bytes on %s (%llu bytes free, %llu freed "
@@ -401,6 +426,15 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 		for (uint32_t j = k; j < m.fmap_count; j++)
 			memset(&m.se[j], 0, sizeof(m.se[j]));
 		m.fmap_count = k;
+	}
+	/* Bytes between the old end and the new one read as zeros (POSIX), whatever the
+	 * allocation held before. */
+	if (size > ino->size) {
+		uint64_t cap_new = famfs_fmap_capacity(&m);
+
+		rc = famfs_fmap_zero(fs, &m, ino->size, (size < cap_new ? size : cap_new) - ino->size);
+		if (rc)
+			goto out_unlock;
 	}
 	xe_init(&le, FAMFS_XE_RESIZE, ino->ino);
 	z->xz_size = size;

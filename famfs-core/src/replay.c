@@ -134,6 +134,7 @@ uint64_t fs_release_pending(struct famfs_fs *fs, uint64_t min_safe)
 				continue; /* already taken over by a later claim */
 			famfs_bitmap_clear(&fs->pending_bm, b * unit, unit);
 			famfs_bitmap_clear(&fs->bm, b * unit, unit);
+			famfs_bitmap_mark(&fs->dirty_bm, b * unit, unit);
 			released += unit;
 		}
 	}
@@ -175,6 +176,9 @@ int fs_replay_reset(struct famfs_fs *fs)
 	if (!rc)
 		rc = famfs_bitmap_init(&fs->pending_bm, fs->sb->sb_daxdev.dd_size,
 				       fs->sb->sb_alloc_unit, 0);
+	if (!rc)
+		rc = famfs_bitmap_init(&fs->dirty_bm, fs->sb->sb_daxdev.dd_size,
+				       fs->sb->sb_alloc_unit, 0);
 	return rc;
 }
 
@@ -184,6 +188,7 @@ void fs_replay_fini(struct famfs_fs *fs)
 		famfs_ns_fini(&fs->ns);
 	famfs_bitmap_fini(&fs->bm);
 	famfs_bitmap_fini(&fs->pending_bm);
+	famfs_bitmap_fini(&fs->dirty_bm);
 	free(fs->pending);
 	fs->pending = NULL;
 	fs->npending = fs->pending_cap = 0;

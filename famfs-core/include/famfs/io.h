@@ -56,6 +56,10 @@ ssize_t famfs_file_read(struct famfs_fs *fs, const struct famfs_inode *ino, uint
 ssize_t famfs_file_write(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
 			 const void *buf, size_t len);
 
+/** Zero file bytes [off, off+len) of @p fmap on the device (flushed). 0 or -ERANGE. */
+int famfs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,
+		    uint64_t len);
+
 #ifdef __cplusplus
 }
 #endif
