@@ -55,10 +55,21 @@ struct famfs_fs {
 	void (*on_reject)(void *arg, uint64_t index, const char *why);
 	void *reject_arg;
 	uint64_t cur_index;               /* the entry being applied */
+	uint64_t npins;                   /* famfs_fs_pin() calls not yet undone */
 	uint64_t reuse_max_freed_at;      /* largest freed_at of space taken over (+1; 0: none) */
 	struct famfs_ns *retired;         /* views replaced by a new log generation: their */
 	size_t nretired;                  /* inodes stay valid memory until close */
 };
+
+/** Would an upstream host that replays the log find @p dir at its current path? */
+static inline bool fs_chain_upstream(const struct famfs_inode *dir)
+{
+	for (; dir && dir->parent; dir = dir->parent) {
+		if (!dir->upstream)
+			return false;
+	}
+	return true;
+}
 
 /* replay.c */
 int fs_replay_reset(struct famfs_fs *fs);

@@ -145,6 +145,8 @@ uint64_t fs_own_safe(struct famfs_fs *fs)
 {
 	uint64_t safe = fs->stats.entries;
 
+	if (!fs->npins)
+		return safe;
 	for (const struct famfs_inode *i = fs->ns.graveyard; i; i = i->ino_next) {
 		if (i->pins && i->removed_at < safe)
 			safe = i->removed_at;

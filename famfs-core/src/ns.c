@@ -50,6 +50,7 @@ int famfs_ns_init(struct famfs_ns *ns)
 	ns->root->log_index = UINT64_MAX;
 	ns->root->mode = S_IFDIR | 0755;
 	ns->root->removed_at = UINT64_MAX;
+	ns->root->upstream = true;
 	ino_insert(ns, ns->root);
 	ns->count = 1;
 	return 0;
@@ -261,6 +262,7 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 	n->ctime_ns = tmpl->ctime_ns;
 	n->atime_ns = tmpl->atime_ns;
 	n->removed_at = UINT64_MAX;
+	n->upstream = tmpl->upstream;
 	n->namelen = (uint16_t)len;
 	memcpy(n->name, name, len + 1);
 	child_link(dir, n);

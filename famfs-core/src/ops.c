@@ -12,6 +12,17 @@
 #include "famfs/path.h"
 #include "fs_priv.h"
 
+static void xe_init(struct famfs_log_entry *le, uint32_t type, uint64_t ino)
+{
+	struct famfs_xe_hdr *h = (void *)le->le_payload;
+
+	memset(le, 0, sizeof(*le));
+	le->le_type = type;
+	h->xh_version = FAMFS_XE_VERSION;
+	h->xh_ino = ino;
+	h->xh_time_ns = fs_now_ns();
+}
+
 int famfs_fs_resolve(struct famfs_fs *fs, const char *relpath, struct famfs_inode **out)
 {
 	return famfs_ns_resolve(&fs->ns, relpath, out);
@@ -47,6 +58,34 @@ static int prepare_create(struct famfs_fs *fs, const char *relpath)
 	return 0;
 }
 
+/* Fill an XE_CREATE for @relpath (its parent exists). */
+static void xe_create(struct famfs_fs *fs, struct famfs_log_entry *le, const char *relpath,
+		      mode_t mode, uid_t uid, gid_t gid)
+{
+	char parent_path[FAMFS_RELPATH_MAX + 1];
+	struct famfs_xe_create *c = (void *)le->le_payload;
+	struct famfs_inode *parent;
+	const char *name = famfs_relpath_split(relpath, parent_path);
+
+	famfs_ns_resolve(&fs->ns, parent_path, &parent);
+	xe_init(le, FAMFS_XE_CREATE, 0);
+	c->xc_parent = parent->ino;
+	c->xc_mode = mode;
+	c->xc_uid = uid;
+	c->xc_gid = gid;
+	memcpy(c->xc_name, name, strlen(name) + 1);
+}
+
+/* Would upstream find the parent of @relpath where we do? Then upstream entries work. */
+static bool parent_upstream(struct famfs_fs *fs, const char *relpath)
+{
+	char parent_path[FAMFS_RELPATH_MAX + 1];
+	struct famfs_inode *parent;
+
+	famfs_relpath_split(relpath, parent_path);
+	return famfs_ns_resolve(&fs->ns, parent_path, &parent) == 0 && fs_chain_upstream(parent);
+}
+
 int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
 		   struct famfs_inode **out)
 {
@@ -59,12 +98,17 @@ int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 	rc = prepare_create(fs, relpath);
 	if (rc)
 		goto out_unlock;
-	memset(&le, 0, sizeof(le));
-	le.le_type = FAMFS_LOG_MKDIR;
-	le.le_mkdir.md_uid = uid;
-	le.le_mkdir.md_gid = gid;
-	le.le_mkdir.md_mode = mode & 07777;
-	memcpy(le.le_mkdir.md_relpath, relpath, strlen(relpath) + 1);
+	if (parent_upstream(fs, relpath)) {
+		memset(&le, 0, sizeof(le));
+		le.le_type = FAMFS_LOG_MKDIR;
+		le.le_mkdir.md_uid = uid;
+		le.le_mkdir.md_gid = gid;
+		le.le_mkdir.md_mode = mode & 07777;
+		memcpy(le.le_mkdir.md_relpath, relpath, strlen(relpath) + 1);
+	} else {
+		/* Under a renamed directory: upstream cannot place it, so it must not see it. */
+		xe_create(fs, &le, relpath, S_IFDIR | (mode & 07777), uid, gid);
+	}
 	rc = famfs_fs_append(fs, &le);
 	if (rc == 0 && out)
 		rc = famfs_ns_resolve(&fs->ns, relpath, out);
@@ -168,16 +212,6 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 	return rc;
 }
 
-static void xe_init(struct famfs_log_entry *le, uint32_t type, uint64_t ino)
-{
-	struct famfs_xe_hdr *h = (void *)le->le_payload;
-
-	memset(le, 0, sizeof(*le));
-	le->le_type = type;
-	h->xh_version = FAMFS_XE_VERSION;
-	h->xh_ino = ino;
-	h->xh_time_ns = fs_now_ns();
-}
 
 int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
 		   uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
@@ -204,34 +238,33 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 	rc = prepare_create(fs, relpath);
 	if (rc)
 		goto out_unlock;
-	if (size == 0) {
-		char parent_path[FAMFS_RELPATH_MAX + 1];
-		struct famfs_xe_create *c = (void *)le.le_payload;
-		struct famfs_inode *parent;
-		const char *name = famfs_relpath_split(relpath, parent_path);
+	if (size == 0 || !parent_upstream(fs, relpath)) {
+		struct famfs_inode *ino;
 
-		famfs_ns_resolve(&fs->ns, parent_path, &parent);
-		xe_init(&le, FAMFS_XE_CREATE, 0);
-		c->xc_parent = parent->ino;
-		c->xc_mode = mode & 07777;
-		c->xc_uid = uid;
-		c->xc_gid = gid;
-		memcpy(c->xc_name, name, strlen(name) + 1);
-	} else {
-		rc = allocate(fs, size, ap, &fmap, relpath);
-		if (rc)
-			goto out_unlock;
-		memset(&le, 0, sizeof(le));
-		le.le_type = FAMFS_LOG_FILE;
-		le.le_file.fm_size = size;
-		le.le_file.fm_flags = FAMFS_FM_ALL_HOSTS_RW;
-		le.le_file.fm_uid = uid;
-		le.le_file.fm_gid = gid;
-		le.le_file.fm_mode = mode & 07777;
-		memcpy(le.le_file.fm_relpath, relpath, strlen(relpath) + 1);
-		le.le_file.fm_fmap = fmap;
+		/* An empty file, or one under a renamed directory: extension entries. */
+		xe_create(fs, &le, relpath, mode & 07777, uid, gid);
+		rc = famfs_fs_append(fs, &le);
+		if (rc || size == 0)
+			goto out_resolve;
+		rc = famfs_ns_resolve(&fs->ns, relpath, &ino);
+		if (rc == 0)
+			rc = famfs_fs_resize(fs, ino, size);
+		goto out_resolve;
 	}
+	rc = allocate(fs, size, ap, &fmap, relpath);
+	if (rc)
+		goto out_unlock;
+	memset(&le, 0, sizeof(le));
+	le.le_type = FAMFS_LOG_FILE;
+	le.le_file.fm_size = size;
+	le.le_file.fm_flags = FAMFS_FM_ALL_HOSTS_RW;
+	le.le_file.fm_uid = uid;
+	le.le_file.fm_gid = gid;
+	le.le_file.fm_mode = mode & 07777;
+	memcpy(le.le_file.fm_relpath, relpath, strlen(relpath) + 1);
+	le.le_file.fm_fmap = fmap;
 	rc = famfs_fs_append(fs, &le);
+out_resolve:
 	if (rc == 0 && out)
 		rc = famfs_ns_resolve(&fs->ns, relpath, out);
 out_unlock:
@@ -476,14 +509,17 @@ void famfs_fs_pin(struct famfs_fs *fs, struct famfs_inode *ino)
 {
 	pthread_rwlock_wrlock(&fs->ns_lock);
 	ino->pins++;
+	fs->npins++;
 	pthread_rwlock_unlock(&fs->ns_lock);
 }
 
 void famfs_fs_unpin(struct famfs_fs *fs, struct famfs_inode *ino)
 {
 	pthread_rwlock_wrlock(&fs->ns_lock);
-	if (ino->pins)
+	if (ino->pins) {
 		ino->pins--;
+		fs->npins--;
+	}
 	pthread_rwlock_unlock(&fs->ns_lock);
 	if (!ino->pins && ino->removed_at != UINT64_MAX)
 		fs_hosts_publish(fs); /* the space this process held may now be reused */

@@ -34,6 +34,8 @@ static void note_takeover(struct famfs_fs *fs, uint64_t off)
 		const struct famfs_pending *p = &fs->pending[i];
 
 		if (off >= p->off && off < p->off + p->len) {
+			if (p->freed_at == fs->cur_index)
+				return; /* a resize keeping its own unit: not a reuse */
 			if (p->freed_at + 1 > fs->reuse_max_freed_at)
 				fs->reuse_max_freed_at = p->freed_at + 1;
 			return;
@@ -257,6 +259,7 @@ static void apply_create(struct famfs_fs *fs, uint64_t index, const char *path,
 		reject(fs, index, "parent of '%s' is missing or not a directory", path);
 		return;
 	}
+	tmpl->upstream = fs_chain_upstream(parent);
 	rc = famfs_ns_add(&fs->ns, parent, name, tmpl, NULL);
 	if (rc == -EEXIST) {
 		fs->stats.existed++;
@@ -289,7 +292,8 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 		memset(&tmpl, 0, sizeof(tmpl));
 		tmpl.ino = ino_of_index(fs, index);
 		tmpl.log_index = index;
-		tmpl.mode = S_IFREG | (c->xc_mode & 07777);
+		tmpl.mode = (c->xc_mode & S_IFMT) == S_IFDIR ? S_IFDIR | (c->xc_mode & 07777)
+							       : S_IFREG | (c->xc_mode & 07777);
 		tmpl.uid = c->xc_uid;
 		tmpl.gid = c->xc_gid;
 		tmpl.size = 0;
@@ -300,7 +304,10 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 			reject(fs, index, "create of '%s': name taken", c->xc_name);
 			return;
 		}
-		fs->stats.files++;
+		if (S_ISDIR(tmpl.mode))
+			fs->stats.dirs++;
+		else
+			fs->stats.files++;
 		return;
 	}
 	case FAMFS_XE_REMOVE: {
@@ -340,6 +347,7 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 			return;
 		}
 		to->mtime_ns = to->ctime_ns = obj->ctime_ns = h->xh_time_ns;
+		obj->upstream = false; /* upstream still sees it under its old name */
 		return;
 	}
 	case FAMFS_XE_RESIZE: {
@@ -451,6 +459,7 @@ void fs_apply_entry(struct famfs_fs *fs, uint64_t index, const struct famfs_log_
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.ino = ino_of_index(fs, index);
 	tmpl.log_index = index;
+	tmpl.upstream = true;
 	if (le->le_type == FAMFS_LOG_FILE) {
 		const struct famfs_omf_file *f = &le->le_file;
 

@@ -85,6 +85,47 @@ int main(int argc, char **argv)
 	       (unsigned long long)famfs_fs_stats(fs)->entries, (t1 - t0) * 1e3);
 	famfs_fs_close(fs);
 	unlink(argv[1]);
+
+	/* Metadata operations (create, rename, remove) on a 64 MiB log, each its own call. */
+	mo.log_len = 64ULL << 20;
+	if (famfs_dev_create_file(argv[1], 64ULL << 30) || famfs_dev_open(argv[1], NULL, &dev))
+		return 1;
+	rc = famfs_mkfs(dev, &mo);
+	famfs_dev_close(dev);
+	if (rc || famfs_fs_open(argv[1], &fo, &fs))
+		goto fail;
+	{
+		struct famfs_inode *root = famfs_fs_ns(fs)->root;
+		double tc, tr, tx;
+		char to[64];
+
+		t0 = now();
+		for (i = 0; i < nfiles; i++) {
+			snprintf(name, sizeof(name), "m%06lu", i);
+			if (famfs_fs_create(fs, name, 0, 0644, 0, 0, NULL, NULL))
+				goto fail_fs;
+		}
+		tc = now() - t0;
+		t0 = now();
+		for (i = 0; i < nfiles; i++) {
+			snprintf(name, sizeof(name), "m%06lu", i);
+			snprintf(to, sizeof(to), "r%06lu", i);
+			if (famfs_fs_rename(fs, root, name, root, to))
+				goto fail_fs;
+		}
+		tr = now() - t0;
+		t0 = now();
+		for (i = 0; i < nfiles; i++) {
+			snprintf(to, sizeof(to), "r%06lu", i);
+			if (famfs_fs_remove(fs, root, to))
+				goto fail_fs;
+		}
+		tx = now() - t0;
+		printf("library metadata ops/s (%lu each): create %.0f, rename %.0f, remove %.0f\n",
+		       nfiles, nfiles / tc, nfiles / tr, nfiles / tx);
+	}
+	famfs_fs_close(fs);
+	unlink(argv[1]);
 	return 0;
 
 fail_fs:

@@ -148,5 +148,40 @@ check "upstream's 8 entries are byte-identical" \
 check "upstream's files were not overwritten" \
 	bash -c 'cmp <("$0" cat /hello.txt) <(head -c 5000 /dev/zero)' "$GW"
 
+# A mix of changes upstream famfs cannot make; upstream's rules must still hold for
+# every entry upstream understands (nothing freed is reused: upstream hosts may exist).
+mix() {
+	"$GW" mkdir -p /dir1/new/deeper &&
+	"$GW" touch /dir2/empty &&
+	"$GW" mv /dir1/subdir /dir1/renamed &&
+	"$GW" cp "$tmp/new.bin" :/dir1/renamed/under-renamed.bin &&
+	"$GW" mkdir /dir1/renamed/newdir &&
+	"$GW" chmod 600 /hello.txt &&
+	"$GW" chown 5:6 /dir2 &&
+	"$GW" truncate -s 8M /dir2/new.bin &&
+	"$GW" rm /dir2/small &&
+	"$GW" mv /dir2/new.bin /dir2/moved.bin &&
+	"$GW" creat -s 3M /after-mix.bin &&
+	"$GW" rm -r /dir1/new
+}
+check "a mix of remove, rename, resize, chmod/chown, empty files" mix
+check "after the mix, the log passes the upstream rules" python3 "$CHECK" "$img"
+check "after the mix, fsck is clean" "$GW" fsck
+check "upstream's 8 entries are still byte-identical" \
+	cmp -i $((0x200000 + 48)) -n $((8 * 544)) "$img" "$tmp/pristine.img"
+check_view() {
+	"$GW" ls -l / /dir1 /dir1/renamed /dir2 > "$tmp/after" &&
+	grep -q '^-rw------- .*hello.txt$' "$tmp/after" &&
+	grep -q 'under-renamed.bin$' "$tmp/after" &&
+	grep -q 'striped.bin$' "$tmp/after" &&
+	grep -q ' 8388608 .*moved.bin$' "$tmp/after" &&
+	grep -q ' 0 .*empty$' "$tmp/after" &&
+	! grep -q 'small$' "$tmp/after" &&
+	bash -c '"$0" cat /dir1/renamed/under-renamed.bin | cmp - "$1"' "$GW" "$tmp/new.bin" &&
+	bash -c '"$0" cat /dir2/moved.bin | head -c 5000000 | cmp - "$1"' "$GW" "$tmp/new.bin" &&
+	bash -c '"$0" cat /dir2/moved.bin | tail -c +5000001 | cmp - <(head -c 3388608 /dev/zero)' "$GW"
+}
+check "the namespace after the mix is what the commands said" check_view
+
 echo "fixture: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -172,6 +172,59 @@ expect_fail "no such file" gw cat /a/nothing
 expect_good gw cp -N 2 -B 4 -C 2M r1.bin :/b/striped-r1
 expect_good bash -c '"$0" -d dev.img cat /b/striped-r1 | cmp - r1.bin' "$GW"
 
+# --- changes upstream famfs cannot make: rm, mv, truncate, chmod, chown, touch -----------
+for c in rm mv truncate chmod chown touch hosts compact; do
+	expect_out "usage: famfs-gw .*$c" "$GW" "$c" --help
+done
+expect_good gw mkdir /w
+expect_good gw touch /w/empty
+expect_out "^-rw-r--r-- .* 0 .* empty$" gw ls -l /w
+expect_good gw cp r2.bin :/w/small
+expect_good bash -c 'printf "0123456789" | cmp - <("$0" -d dev.img cat /w/small | head -c 0) 2>/dev/null; true' "$GW"
+expect_good gw truncate -s 5M /w/small
+expect_out "size: 5242880" gw stat /w/small
+expect_good bash -c '"$0" -d dev.img cat /w/small | tail -c +11 | cmp - <(head -c $((5242880 - 10)) /dev/zero)' "$GW"
+expect_good gw truncate -s 3 /w/small
+expect_good bash -c '"$0" -d dev.img cat /w/small | cmp - <(head -c 3 r2.bin)' "$GW"
+expect_good gw truncate -s 0 /w/empty
+expect_fail "interleaved file cannot grow" gw truncate -s 100M /striped
+expect_fail "no such file" gw truncate -s 1 /w/none
+expect_good gw chmod 0600 /w/small
+expect_good gw chown 42:43 /w/small
+expect_out "-rw------- +42 +43 +3 .* small" gw ls -l /w
+expect_fail "octal" gw chmod 9x /w/small
+expect_fail "numeric" gw chown bob /w/small
+expect_good gw mv /w/small /w/renamed
+expect_fail "no such file" gw stat /w/small
+expect_good gw mkdir /w/sub
+expect_good gw mv /w/renamed /w/sub
+expect_out "renamed" gw ls /w/sub
+expect_good gw cp r1.bin :/w/target
+# An editor's save: write a temporary file, rename it over the old one.
+expect_good gw cp r2.bin :/w/target.tmp
+expect_good gw mv /w/target.tmp /w/target
+expect_good bash -c '"$0" -d dev.img cat /w/target | cmp - r2.bin' "$GW"
+expect_good gw mkdir /w/emptydir
+expect_fail "parent directory: No such file" gw mv /w/target /w/not-there/x
+expect_fail "cannot move into itself|Invalid argument" gw mv /w /w/sub/w
+expect_fail "is a directory \(use -r\)" gw rm /w/sub
+expect_fail "no such file" gw rm /w/nothing
+expect_good gw rm -f /w/nothing
+expect_good gw rm /w/target
+expect_fail "Directory not empty|use -r" gw rm /w/sub
+expect_good gw rm -r /w/sub
+expect_out "^emptydir/$" gw ls /w
+expect_out "upstream famfs hosts: may exist" gw hosts
+expect_out '"pending_bytes":[1-9]' gw hosts --json
+expect_fail "not the famfs master" "$GW" -d dev.img --system-uuid $CLIENT rm /w/empty
+expect_out "0 error\(s\)" gw fsck
+expect_good python3 "$here/../tools/upstream_check.py" dev.img
+expect_good gw hosts --no-upstream
+expect_out "declared absent" gw hosts
+expect_out "log compacted: [0-9]+ -> [0-9]+ entries, generation 1" gw compact
+expect_out "generation 1" gw fsck
+expect_good bash -c '"$0" -d dev.img cat /a/r1.bin | cmp - r1.bin' "$GW"
+
 # --- a full log -----------------------------------------------------------------------
 expect_good "$GW" -d full.img mkfs --size 32G # sparse: room for 15420 files
 expect_good bash -c 'for i in $(seq 0 15419); do echo "f$i"; done > names.txt'

@@ -17,6 +17,7 @@
 #ifndef FAMFS_NS_H
 #define FAMFS_NS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -44,6 +45,7 @@ struct famfs_inode {
 	uint64_t atime_ns;
 	uint64_t removed_at;          /* log index of the removal; UINT64_MAX while linked */
 	uint32_t pins;                /* opens held by this process (famfs_fs_pin) */
+	bool upstream;                /* an upstream host replaying the log has it at this path */
 	struct famfs_inode *parent;   /* NULL for the root and for unlinked inodes */
 	struct famfs_inode *child_head, *child_tail, *next_sibling, *prev_sibling;
 	uint64_t nchildren;

@@ -5,10 +5,13 @@
  *
  * Upstream famfs files are created once and never change. NFS clients need remove,
  * rename, resize, chmod/chown/utimes and empty files, and space that is reused. These
- * come as **extension log entries**: ordinary 544-byte log entries (same seqnum and CRC
+ * come as **extension log entries** (types 0x4701..0x4708): ordinary 544-byte log entries (same seqnum and CRC
  * rules as upstream's, omf.h) whose type codes upstream does not know. Upstream logplay
  * skips unknown types, so an upstream host sees the namespace as if only the upstream
- * entries existed: an older but consistent view. A log with only FILE and MKDIR entries
+ * entries existed: an older but consistent view (a removed file is still there with its
+ * old bytes, a renamed one under its old name, a resized one at its old size; files
+ * under renamed directories and empty files are not there). Upstream's bitmap builder
+ * reports unknown types as "bad type"; upstream fsck may count them. A log with only FILE and MKDIR entries
  * stays pure upstream: the gateway writes a FILE entry for every file of size > 0 whose
  * map upstream can express, and an extension entry only for what upstream cannot.
  *
@@ -33,10 +36,13 @@
  *
  * Types, payloads (entry offsets) and replay rules:
  *
- *  XE_CREATE 0x4701: a file upstream cannot express (size 0, or more than 16 extents).
- *    48 parent ino (8) | 56 mode (4) | 60 uid (4) | 64 gid (4) | 68 pad | 72 size (8) |
- *    80 name (80, NUL-terminated component) | 160..: nothing (the map comes by XE_RESIZE).
- *    Replay: like FILE: the parent must be a directory, the name free.
+ *  XE_CREATE 0x4701: an object upstream cannot express or could not place: an empty
+ *    file, or a file or directory under a directory that was renamed (upstream still
+ *    knows that directory by its old name, so a FILE/MKDIR entry would fail there).
+ *    48 parent ino (8) | 56 mode (4: permission bits, plus S_IFDIR for a directory) |
+ *    60 uid (4) | 64 gid (4) | 68 pad | 72 reserved (8, 0) | 80 name (80, one component).
+ *    The map of a non-empty file follows in an XE_RESIZE entry.
+ *    Replay: like FILE/MKDIR: the parent must be a directory, the name free.
  *  XE_REMOVE 0x4702: unlink a file or remove an empty directory.
  *    48 parent ino (8) | 56 name (80). Replay: the object must be the child @name of
  *    @parent; a directory must be empty. A file's extents become *pending free* at this
