@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "famfs/io.h"
@@ -110,6 +111,8 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 			jw_oct(&w, "mode", ino->mode & 07777);
 			jw_u64(&w, "uid", ino->uid);
 			jw_u64(&w, "gid", ino->gid);
+			jw_u64(&w, "mtime_ns", ino->mtime_ns);
+			jw_u64(&w, "ctime_ns", ino->ctime_ns);
 			if (ino->log_index != UINT64_MAX)
 				jw_u64(&w, "log_index", ino->log_index);
 			if (S_ISREG(ino->mode)) {
@@ -127,7 +130,14 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 		       (unsigned long long)ino->ino, (unsigned long long)ino->size,
 		       ino->mode & 07777, mode, ino->uid, ino->gid);
 		if (ino->log_index != UINT64_MAX)
-			printf("   log: entry %llu\n", (unsigned long long)ino->log_index);
+			printf("   log: created by entry %llu\n", (unsigned long long)ino->log_index);
+		if (ino->mtime_ns) {
+			time_t t = (time_t)(ino->mtime_ns / 1000000000ULL);
+			char when[64];
+
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
+			printf(" mtime: %s\n", when);
+		}
 		if (S_ISREG(ino->mode)) {
 			const struct famfs_omf_fmap *m = &ino->fmap;
 
