@@ -169,6 +169,11 @@ expect_fail "No such file" gw cp nothere.bin :/a/
 expect_good bash -c '"$0" -d dev.img cp empty.bin :/a/ 2>&1 | grep -q "empty file skipped"' "$GW"
 expect_fail "is a directory" gw cat /a
 expect_fail "no such file" gw cat /a/nothing
+# A progress bar on a terminal (script(1) gives cp one), none in a pipe.
+head -c $((80 << 20)) /dev/urandom > big.bin
+expect_good bash -c 'script -qec "$0 -d dev.img cp big.bin :/big.bin" /dev/null | tr "\r" "\n" | grep -Eq "big.bin +\[#+\] 100% +[0-9.]+ MiB/s"' "$GW"
+expect_good bash -c '"$0" -d dev.img cp :/big.bin big.out 2>&1 | grep -c "MiB/s" | grep -qx 0' "$GW"
+expect_good cmp big.out big.bin
 expect_good gw cp -N 2 -B 4 -C 2M r1.bin :/b/striped-r1
 expect_good bash -c '"$0" -d dev.img cat /b/striped-r1 | cmp - r1.bin' "$GW"
 
