@@ -55,6 +55,8 @@ struct famfs_fs {
 	void (*on_reject)(void *arg, uint64_t index, const char *why);
 	void *reject_arg;
 	uint64_t cur_index;               /* the entry being applied */
+	famfs_change_fn change_fn;        /* replay's change reports */
+	void *change_arg;
 	uint64_t npins;                   /* famfs_fs_pin() calls not yet undone */
 	uint64_t reuse_max_freed_at;      /* largest freed_at of space taken over (+1; 0: none) */
 	struct famfs_ns *retired;         /* views replaced by a new log generation: their */

@@ -149,6 +149,20 @@ uint64_t fs_pending_bytes(const struct famfs_fs *fs)
 	return fs->pending_bm.nset * fs->pending_bm.unit;
 }
 
+static void changed(struct famfs_fs *fs, uint64_t ino, uint64_t parent, unsigned int what)
+{
+	if (fs->change_fn)
+		fs->change_fn(fs->change_arg, ino, parent, what);
+}
+
+void famfs_fs_set_change_fn(struct famfs_fs *fs, famfs_change_fn fn, void *arg)
+{
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	fs->change_fn = fn;
+	fs->change_arg = arg;
+	pthread_rwlock_unlock(&fs->ns_lock);
+}
+
 /* ------------------------------------------------------------------ reset */
 
 int fs_replay_reset(struct famfs_fs *fs)
@@ -236,10 +250,12 @@ static struct famfs_inode *dir_by_ino(struct famfs_fs *fs, uint64_t ino)
 /* Remove @victim (unlinked from @dir) as of log index @at. */
 static int remove_obj(struct famfs_fs *fs, struct famfs_inode *victim, uint64_t at)
 {
+	uint64_t parent = victim->parent ? victim->parent->ino : 0;
 	int rc = famfs_ns_unlink(&fs->ns, victim, at);
 
 	if (rc)
 		return rc;
+	changed(fs, victim->ino, parent, FAMFS_CHANGE_REMOVED);
 	if (S_ISREG(victim->mode))
 		free_fmap(fs, &victim->fmap, at);
 	return 0;
@@ -269,6 +285,7 @@ static void apply_create(struct famfs_fs *fs, uint64_t index, const char *path,
 		reject(fs, index, "'%s' cannot be added", path);
 		return;
 	}
+	changed(fs, tmpl->ino, parent->ino, FAMFS_CHANGE_CREATED);
 	if (S_ISREG(tmpl->mode))
 		fs->stats.files++;
 	else
@@ -304,6 +321,7 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 			reject(fs, index, "create of '%s': name taken", c->xc_name);
 			return;
 		}
+		changed(fs, tmpl.ino, dir->ino, FAMFS_CHANGE_CREATED);
 		if (S_ISDIR(tmpl.mode))
 			fs->stats.dirs++;
 		else
@@ -342,9 +360,15 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 			}
 		}
 		obj->parent->mtime_ns = obj->parent->ctime_ns = h->xh_time_ns;
-		if (old != obj && famfs_ns_move(&fs->ns, obj, to, n->xn_new_name)) {
-			reject(fs, index, "rename to '%s' failed", n->xn_new_name);
-			return;
+		{
+			uint64_t from = obj->parent->ino;
+
+			if (old != obj && famfs_ns_move(&fs->ns, obj, to, n->xn_new_name)) {
+				reject(fs, index, "rename to '%s' failed", n->xn_new_name);
+				return;
+			}
+			changed(fs, obj->ino, from, FAMFS_CHANGE_REMOVED);
+			changed(fs, obj->ino, to->ino, FAMFS_CHANGE_CREATED);
 		}
 		to->mtime_ns = to->ctime_ns = obj->ctime_ns = h->xh_time_ns;
 		obj->upstream = false; /* upstream still sees it under its old name */
@@ -366,6 +390,7 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 		obj->mtime_ns = obj->ctime_ns = h->xh_time_ns;
 		free_fmap(fs, &old, index);
 		claim_fmap(fs, &obj->fmap);
+		changed(fs, obj->ino, obj->parent ? obj->parent->ino : 0, FAMFS_CHANGE_ATTR);
 		return;
 	}
 	case FAMFS_XE_SETATTR: {
@@ -386,6 +411,7 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 		if (a->xs_valid & FAMFS_XE_SET_ATIME)
 			obj->atime_ns = a->xs_atime_ns;
 		obj->ctime_ns = h->xh_time_ns;
+		changed(fs, obj->ino, obj->parent ? obj->parent->ino : 0, FAMFS_CHANGE_ATTR);
 		return;
 	}
 	case FAMFS_XE_LOGINFO: {
@@ -498,6 +524,7 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 			pthread_rwlock_wrlock(&fs->ns_lock);
 			rc = fs_replay_reset(fs);
 			fs->generation = fs->ht->ht_generation;
+			changed(fs, FAMFS_ROOT_INO, 0, FAMFS_CHANGE_RESET);
 			pthread_rwlock_unlock(&fs->ns_lock);
 			if (rc)
 				return rc;

@@ -194,6 +194,22 @@ int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t vali
 void famfs_fs_pin(struct famfs_fs *fs, struct famfs_inode *ino);
 void famfs_fs_unpin(struct famfs_fs *fs, struct famfs_inode *ino);
 
+/** What a change callback reports. */
+#define FAMFS_CHANGE_CREATED  0x1 /* @ino is new in @parent */
+#define FAMFS_CHANGE_REMOVED  0x2 /* @ino left @parent */
+#define FAMFS_CHANGE_ATTR     0x4 /* @ino's attributes, size or map changed */
+#define FAMFS_CHANGE_RESET    0x8 /* the whole view was rebuilt (log compaction) */
+
+typedef void (*famfs_change_fn)(void *arg, uint64_t ino, uint64_t parent, unsigned int what);
+
+/**
+ * Be told of every change that replay applies to this process's view (entries from
+ * other processes and hosts, and this process's own appends). The callback runs with
+ * the namespace write-locked: it must only record or queue, never call famfs_fs_*.
+ * A rename reports REMOVED from the old parent and CREATED in the new one.
+ */
+void famfs_fs_set_change_fn(struct famfs_fs *fs, famfs_change_fn fn, void *arg);
+
 /** Compact the log now (the master does it by itself when the log fills). */
 int famfs_fs_compact(struct famfs_fs *fs);
 
