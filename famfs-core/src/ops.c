@@ -86,18 +86,28 @@ static bool parent_upstream(struct famfs_fs *fs, const char *relpath)
 	return famfs_ns_resolve(&fs->ns, parent_path, &parent) == 0 && fs_chain_upstream(parent);
 }
 
+/* Take the log lock and check that @relpath can be created; unlocked again on error. */
+static int begin_create(struct famfs_fs *fs, const char *relpath)
+{
+	int rc = famfs_fs_lock(fs);
+
+	if (rc)
+		return rc;
+	rc = prepare_create(fs, relpath);
+	if (rc)
+		famfs_fs_unlock(fs);
+	return rc;
+}
+
 int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
 		   struct famfs_inode **out)
 {
 	struct famfs_log_entry le;
 	int rc;
 
-	rc = famfs_fs_lock(fs);
+	rc = begin_create(fs, relpath);
 	if (rc)
 		return rc;
-	rc = prepare_create(fs, relpath);
-	if (rc)
-		goto out_unlock;
 	if (parent_upstream(fs, relpath)) {
 		memset(&le, 0, sizeof(le));
 		le.le_type = FAMFS_LOG_MKDIR;
@@ -112,7 +122,6 @@ int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 	rc = famfs_fs_append(fs, &le);
 	if (rc == 0 && out)
 		rc = famfs_ns_resolve(&fs->ns, relpath, out);
-out_unlock:
 	famfs_fs_unlock(fs);
 	return rc;
 }
@@ -232,12 +241,9 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 	struct famfs_omf_fmap fmap;
 	int rc;
 
-	rc = famfs_fs_lock(fs);
+	rc = begin_create(fs, relpath);
 	if (rc)
 		return rc;
-	rc = prepare_create(fs, relpath);
-	if (rc)
-		goto out_unlock;
 	if (size == 0 || !parent_upstream(fs, relpath)) {
 		struct famfs_inode *ino;
 
