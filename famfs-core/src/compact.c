@@ -256,23 +256,27 @@ int fs_compact(struct famfs_fs *fs)
 			c->xc_uid = i->uid;
 			c->xc_gid = i->gid;
 			memcpy(c->xc_name, i->name, i->namelen + 1);
-			if (i->fmap.fmap_count) {
-				struct famfs_xe_resize *z;
-
-				le = next_entry(&b, FAMFS_XE_RESIZE);
-				if (!le) {
-					rc = -ENOSPC;
-					goto out_free;
-				}
-				z = (void *)le->le_payload;
-				z->xz_hdr.xh_ino = i->ino;
-				z->xz_fmap = i->fmap;
-			}
+			/* An empty file that keeps a map gets it after all objects (one entry
+			 * per object here: the inode maps count on it). */
 		}
 		if (!le) {
 			rc = -ENOSPC;
 			goto out_free;
 		}
+	}
+	for (uint64_t o = 0; o < nobj; o++) {
+		struct famfs_xe_resize *z;
+
+		if (S_ISDIR(objs[o]->mode) || objs[o]->size || !objs[o]->fmap.fmap_count)
+			continue;
+		le = next_entry(&b, FAMFS_XE_RESIZE);
+		if (!le) {
+			rc = -ENOSPC;
+			goto out_free;
+		}
+		z = (void *)le->le_payload;
+		z->xz_hdr.xh_ino = objs[o]->ino;
+		z->xz_fmap = objs[o]->fmap;
 	}
 	/* Times, where the log had set them: best effort, after every object exists. */
 	for (uint64_t o = 0; o < nobj && b.n < b.cap; o++) {
@@ -299,8 +303,13 @@ int fs_compact(struct famfs_fs *fs)
 		b.e[i].le_crc = famfs_log_entry_crc(&b.e[i]);
 	}
 
-	/* The journal: the new log, whole, in free space. */
+	/* The journal: the new log, whole, in free space (not where the entry being
+	 * appended will live). */
+	if (fs->has_inflight)
+		famfs_bitmap_mark_fmap(&fs->bm, &fs->inflight);
 	rc = famfs_alloc_contig(&fs->bm, b.n * FAMFS_LOG_ENTRY_SIZE, &cursor, &jmap);
+	if (fs->has_inflight)
+		famfs_bitmap_clear_fmap(&fs->bm, &fs->inflight);
 	if (rc) {
 		famfs_err("%s: no free space for the compaction journal", fs->dev->path);
 		goto out_free;
@@ -319,6 +328,9 @@ int fs_compact(struct famfs_fs *fs)
 	copy_journal(fs, &j, old_next);
 	fs->ht->ht_flags &= ~(uint32_t)FAMFS_HT_COMPACTING;
 	fs_hosts_commit(fs);
+	/* The journal's space is free again; no file may find log entries in it. */
+	memset(fs->dev->base + j.off, 0, jmap.se[0].ext_len);
+	famfs_cache_flush(fs->dev->base + j.off, jmap.se[0].ext_len);
 	famfs_info("%s: log compacted from %llu to %llu entries (generation %llu)",
 		   fs->dev->path, (unsigned long long)old_next, (unsigned long long)b.n,
 		   (unsigned long long)fs->ht->ht_generation);

@@ -139,6 +139,7 @@ int famfs_fs_open(const char *devpath, const struct famfs_fs_opts *opts, struct 
 
 err_replay:
 	fs_replay_fini(fs);
+	famfs_bitmap_fini(&fs->dirty_bm);
 	fs_hosts_detach(fs);
 err_dev:
 	famfs_dev_close(fs->dev);
@@ -155,6 +156,7 @@ void famfs_fs_close(struct famfs_fs *fs)
 		return;
 	fs_hosts_detach(fs);
 	fs_replay_fini(fs);
+	famfs_bitmap_fini(&fs->dirty_bm);
 	for (size_t i = 0; i < fs->nretired; i++)
 		famfs_ns_fini(&fs->retired[i]);
 	free(fs->retired);
@@ -204,6 +206,7 @@ void famfs_fs_unlock(struct famfs_fs *fs)
 {
 	if (--fs->depth > 0)
 		return;
+	fs->has_inflight = false;
 	flock(fs->dev->fd, LOCK_UN);
 	pthread_mutex_unlock(&fs->mutex);
 }
@@ -253,6 +256,7 @@ int famfs_fs_append(struct famfs_fs *fs, struct famfs_log_entry *le)
 	pthread_rwlock_wrlock(&fs->ns_lock);
 	fs_apply_entry(fs, idx, slot);
 	fs->stats.entries = idx + 1;
+	fs->has_inflight = false; /* the entry now claims what was allocated for it */
 	pthread_rwlock_unlock(&fs->ns_lock);
 	fs_hosts_publish(fs);
 	return 0;

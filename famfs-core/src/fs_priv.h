@@ -57,7 +57,9 @@ struct famfs_fs {
 	uint64_t cur_index;               /* the entry being applied */
 	famfs_change_fn change_fn;        /* replay's change reports */
 	void *change_arg;
-	uint64_t npins;                   /* famfs_fs_pin() calls not yet undone */
+	uint64_t npins;
+	struct famfs_omf_fmap inflight;   /* allocated for the entry being appended */
+	bool has_inflight;                   /* famfs_fs_pin() calls not yet undone */
 	uint64_t reuse_max_freed_at;      /* largest freed_at of space taken over (+1; 0: none) */
 	struct famfs_ns *retired;         /* views replaced by a new log generation: their */
 	size_t nretired;                  /* inodes stay valid memory until close */

@@ -147,6 +147,22 @@ uint64_t fs_own_safe(struct famfs_fs *fs)
 
 	if (!fs->npins)
 		return safe;
+	/* A file held open from before a log compaction: its old log position is gone, so
+	 * hold back all reuse until it is closed. */
+	for (size_t r = 0; r < fs->nretired; r++) {
+		const struct famfs_ns *ns = &fs->retired[r];
+
+		for (const struct famfs_inode *i = ns->graveyard; i; i = i->ino_next) {
+			if (i->pins)
+				return 0;
+		}
+		for (size_t b = 0; b < ns->by_ino_cap; b++) {
+			for (const struct famfs_inode *i = ns->by_ino[b]; i; i = i->ino_next) {
+				if (i->pins)
+					return 0;
+			}
+		}
+	}
 	for (const struct famfs_inode *i = fs->ns.graveyard; i; i = i->ino_next) {
 		if (i->pins && i->removed_at < safe)
 			safe = i->removed_at;

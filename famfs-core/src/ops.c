@@ -211,6 +211,8 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 	if (rc == 0) {
 		famfs_bitmap_clear_fmap(&fs->bm, fmap);
 		scrub(fs, fmap);
+		fs->inflight = *fmap; /* a compaction inside the append must not take it */
+		fs->has_inflight = true;
 	}
 	pthread_rwlock_unlock(&fs->ns_lock);
 	if (rc == -ENOSPC)

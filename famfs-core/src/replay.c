@@ -118,6 +118,51 @@ static void free_fmap(struct famfs_fs *fs, const struct famfs_omf_fmap *m, uint6
 	}
 }
 
+static bool fmap_holds(const struct famfs_omf_fmap *m, uint64_t off)
+{
+	const struct famfs_omf_extent *e = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se
+									      : m->ie[0].ie_strips;
+	uint64_t n = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->fmap_count
+		     : m->fmap_count == 1			 ? m->ie[0].ie_nstrips
+								 : 0;
+
+	for (uint64_t k = 0; k < n && k < FAMFS_MAX_SIMPLE_EXT; k++) {
+		if (off >= e[k].ext_offset && off < e[k].ext_offset + e[k].ext_len)
+			return true;
+	}
+	return false;
+}
+
+/* For every unit of @a that @b does not hold: free it at @at (@free) or claim it. */
+static void diff_fmap(struct famfs_fs *fs, const struct famfs_omf_fmap *a,
+		      const struct famfs_omf_fmap *b, uint64_t at, bool free)
+{
+	const struct famfs_omf_extent *e = a->fmap_ext_type == FAMFS_EXT_SIMPLE ? a->se
+									      : a->ie[0].ie_strips;
+	uint64_t n = a->fmap_ext_type == FAMFS_EXT_SIMPLE ? a->fmap_count
+		     : a->fmap_count == 1			 ? a->ie[0].ie_nstrips
+								 : 0;
+	uint64_t unit = fs->bm.unit;
+
+	for (uint64_t k = 0; k < n && k < FAMFS_MAX_SIMPLE_EXT; k++) {
+		for (uint64_t off = e[k].ext_offset; off < e[k].ext_offset + e[k].ext_len;
+		     off += unit) {
+			uint64_t run = off;
+
+			if (fmap_holds(b, off))
+				continue;
+			/* Extend over the following units that @b does not hold either. */
+			while (off + unit < e[k].ext_offset + e[k].ext_len &&
+			       !fmap_holds(b, off + unit))
+				off += unit;
+			if (free)
+				free_range(fs, run, off + unit - run, at);
+			else
+				claim_range(fs, run, off + unit - run);
+		}
+	}
+}
+
 uint64_t fs_release_pending(struct famfs_fs *fs, uint64_t min_safe)
 {
 	uint64_t unit = fs->bm.unit, released = 0;
@@ -136,7 +181,8 @@ uint64_t fs_release_pending(struct famfs_fs *fs, uint64_t min_safe)
 				continue; /* already taken over by a later claim */
 			famfs_bitmap_clear(&fs->pending_bm, b * unit, unit);
 			famfs_bitmap_clear(&fs->bm, b * unit, unit);
-			famfs_bitmap_mark(&fs->dirty_bm, b * unit, unit);
+			if (fs->dirty_bm.words)
+				famfs_bitmap_mark(&fs->dirty_bm, b * unit, unit);
 			released += unit;
 		}
 	}
@@ -192,7 +238,7 @@ int fs_replay_reset(struct famfs_fs *fs)
 	if (!rc)
 		rc = famfs_bitmap_init(&fs->pending_bm, fs->sb->sb_daxdev.dd_size,
 				       fs->sb->sb_alloc_unit, 0);
-	if (!rc)
+	if (!rc && !fs->dirty_bm.words) /* kept across resets: those bytes are still old */
 		rc = famfs_bitmap_init(&fs->dirty_bm, fs->sb->sb_daxdev.dd_size,
 				       fs->sb->sb_alloc_unit, 0);
 	return rc;
@@ -204,7 +250,6 @@ void fs_replay_fini(struct famfs_fs *fs)
 		famfs_ns_fini(&fs->ns);
 	famfs_bitmap_fini(&fs->bm);
 	famfs_bitmap_fini(&fs->pending_bm);
-	famfs_bitmap_fini(&fs->dirty_bm);
 	free(fs->pending);
 	fs->pending = NULL;
 	fs->npending = fs->pending_cap = 0;
@@ -383,13 +428,13 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 			return;
 		}
 		old = obj->fmap;
-		/* Free the old map, then claim the new one: units both maps hold are taken
-		 * over again at once and stay used; the rest of the old map is pending. */
 		obj->fmap = z->xz_fmap;
 		obj->size = z->xz_size;
 		obj->mtime_ns = obj->ctime_ns = h->xh_time_ns;
-		free_fmap(fs, &old, index);
-		claim_fmap(fs, &obj->fmap);
+		/* Units only the old map holds are given up; units only the new map holds are
+		 * claimed; units both hold stay as they are. */
+		diff_fmap(fs, &old, &obj->fmap, index, true);
+		diff_fmap(fs, &obj->fmap, &old, index, false);
 		changed(fs, obj->ino, obj->parent ? obj->parent->ino : 0, FAMFS_CHANGE_ATTR);
 		return;
 	}
