@@ -141,6 +141,7 @@ static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *
 	rc = 0;
 out:
 	fs_replay_fini(&v);
+	famfs_bitmap_fini(&v.dirty_bm);
 	for (size_t i = 0; i < v.nretired; i++)
 		famfs_ns_fini(&v.retired[i]);
 	free(v.retired);

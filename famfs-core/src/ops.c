@@ -419,13 +419,15 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 	struct famfs_omf_fmap m;
 	int rc;
 
-	if (S_ISDIR(ino->mode))
-		return -EISDIR;
 	rc = famfs_fs_lock(fs);
 	if (rc)
 		return rc;
 	if (!ino->parent) {
 		rc = -ENOENT;
+		goto out_unlock;
+	}
+	if (S_ISDIR(ino->mode)) {
+		rc = -EISDIR;
 		goto out_unlock;
 	}
 	m = ino->fmap;

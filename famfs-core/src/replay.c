@@ -567,9 +567,13 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 		if (__atomic_load_n(&fs->ht->ht_generation, __ATOMIC_ACQUIRE) != fs->generation) {
 			/* The master compacted the log: replay the new one from the start. */
 			pthread_rwlock_wrlock(&fs->ns_lock);
-			rc = fs_replay_reset(fs);
-			fs->generation = fs->ht->ht_generation;
-			changed(fs, FAMFS_ROOT_INO, 0, FAMFS_CHANGE_RESET);
+			rc = 0;
+			/* Another thread may have rebuilt the view while this one waited. */
+			if (fs->ht->ht_generation != fs->generation) {
+				rc = fs_replay_reset(fs);
+				fs->generation = fs->ht->ht_generation;
+				changed(fs, FAMFS_ROOT_INO, 0, FAMFS_CHANGE_RESET);
+			}
 			pthread_rwlock_unlock(&fs->ns_lock);
 			if (rc)
 				return rc;
