@@ -54,6 +54,8 @@ int cmd_chown(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_touch(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_compact(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_serve(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_status(int argc, char **argv, struct gw_ctx *ctx);
 
 /** Print "famfs-gw: <cmd>: message" to stderr. */
 void gw_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -70,6 +70,31 @@ static const struct gw_cmd commands[] = {
 	  "                 so freed space may be reused behind the slowest registered host\n"
 	  "  --upstream     withdraw that declaration (freed space is then never reused)\n"
 	  "  --evict SLOT   forget a registered process of a host that is gone\n" },
+	{ "serve", cmd_serve, "run nfs-ganesha with the FAMFS FSAL and supervise it",
+	  "serve [-d DEVICE [--path DIR] [--pseudo PATH] [--read-only]] [--config GW.CONF]\n"
+	  "      [--ganesha-conf FILE] [--port N] [--bind ADDR] [--run-dir DIR]\n"
+	  "      [--plugin-dir DIR] [--log-follow-ms N] [--system-uuid UUID]\n"
+	  "      [--protocols 3,4|4] [--background] [--dry-run]\n"
+	  "  Exports come from -d (one export), a gateway config (--config, see\n"
+	  "  config/famfs-gw.conf) or a ganesha.conf used as is (--ganesha-conf).\n"
+	  "  -d DEVICE        serve this famfs (relative paths: from the current directory)\n"
+	  "  --path DIR       directory inside famfs to export (default /)\n"
+	  "  --pseudo PATH    NFSv4 pseudo path, also the NFSv3 mount path (default /famfs)\n"
+	  "  --read-only      export read-only (a host that is not the master always is)\n"
+	  "  --port N         NFS port (default 2049); the MOUNT port is N+1\n"
+	  "  --bind ADDR      listen address (default 127.0.0.1)\n"
+	  "  --run-dir DIR    ganesha.conf, logs, serve.json (default /run/famfs-gw as root,\n"
+	  "                   else $TMPDIR/famfs-gw-$UID)\n"
+	  "  --plugin-dir DIR where libfsalfamfs.so is (default $FAMFS_GW_PLUGIN_DIR, the\n"
+	  "                   build tree next to famfs-gw, /usr/lib/x86_64-linux-gnu/ganesha)\n"
+	  "  --log-follow-ms N how often the FSAL polls the famfs log (default 1000)\n"
+	  "  --protocols V    3,4 (default; NFSv3 needs rpcbind, else NFSv4 only) or 4\n"
+	  "  --background     detach once the NFS port accepts connections\n"
+	  "  --dry-run        check and write ganesha.conf, but start nothing\n"
+	  "  Runs until SIGTERM/SIGINT, which stop ganesha; exits with ganesha's status.\n" },
+	{ "status", cmd_status, "show whether the gateway runs, its exports and clients",
+	  "status [--run-dir DIR] [--json]\n"
+	  "  Exit status 0 when the gateway runs, 3 when it does not.\n" },
 	{ "compact", cmd_compact, "rewrite the log as the namespace it describes",
 	  "compact\n  The master also does this by itself when the log is full.\n" },
 };

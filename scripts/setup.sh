@@ -19,6 +19,8 @@ readonly PACKAGES=(
 	zlib1g-dev uuid-dev libdaxctl-dev libfuse3-dev fuse3 liburing-dev
 	# tests: unit tests, NFS client, JSON in test scripts
 	libcmocka-dev libnfs-dev libnfs-utils python3
+	# NFSv3 in the gateway tests: ganesha registers v3 and MOUNT with rpcbind
+	rpcbind
 	# NFS server and the headers/libraries its FSAL SDK needs
 	nfs-ganesha nfs-ganesha-vfs libntirpc-dev liburcu-dev libkrb5-dev
 	libdbus-1-dev libacl1-dev
