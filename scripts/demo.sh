@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# demo.sh - the README's run command: set up, build, and show famfs-gw on a demo
-# device (a 4 GiB sparse file standing in for a CXL/devdax device).
+# demo.sh - the README's run command: set up, build, make a demo device (a 4 GiB
+# sparse file standing in for a CXL/devdax device) with a few sample files, and start
+# the NFS gateway on it (famfs-gw serve: the packaged ganesha.nfsd with the FAMFS FSAL)
+# on 127.0.0.1, then show how to reach it.
 #
-#   scripts/demo.sh [DEVICE-FILE]     (default: build/demo/famfs-demo.img)
+#   bash scripts/demo.sh [DEVICE-FILE]     (default: build/demo/famfs-demo.img)
+#   environment: DEMO_PORT (default 20490)
 #
-# The device is made anew each run. Afterwards try, for example:
-#   build/gateway/famfs-gw -d DEVICE-FILE ls -l /docs
+# The device is made anew each run; a gateway left running by an earlier run is stopped
+# first. The gateway keeps running in the background; the last lines say how to stop it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$repo/scripts/setup.sh"
 cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-cmake --build "$repo/build" --target famfs-gw -j "$(nproc)" > /dev/null
+cmake --build "$repo/build" --target famfs-gw fsalfamfs -j "$(nproc)" > /dev/null
 
 gw=$repo/build/gateway/famfs-gw
 dev=${1:-$repo/build/demo/famfs-demo.img}
+port=${DEMO_PORT:-20490}
+run_dir=$repo/build/demo/run
 mkdir -p "$(dirname "$dev")"
+if [ -f "$run_dir/serve.json" ]; then
+	old=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j.get("pid", "") if j.get("state") == "running" else "")' "$run_dir/serve.json" 2> /dev/null || true)
+	[ -n "$old" ] && kill "$old" 2> /dev/null && sleep 1
+fi
 rm -f "$dev"
 # The demo host plays the master of its own demo device.
 export FAMFS_SYSTEM_UUID=${FAMFS_SYSTEM_UUID:-d3e0d3e0-0000-4000-8000-00000000de30}
@@ -39,5 +48,24 @@ echo "\$ famfs-gw cat /data/striped.bin | cmp - sample.bin"
 echo
 run info
 run fsck
-echo "Demo device: $dev"
-echo "Try: $gw -d $dev ls -l /docs"
+
+# NFSv3 needs rpcbind (ganesha registers with it); without it the gateway serves NFSv4.
+if ! { [ -S /run/rpcbind.sock ] || pgrep -x rpcbind > /dev/null; }; then
+	command -v rpcbind > /dev/null && [ "$(id -u)" -eq 0 ] && rpcbind -w 2> /dev/null || true
+fi
+run serve -d "$dev" --port "$port" --run-dir "$run_dir" --background
+run status --run-dir "$run_dir"
+url="nfs://127.0.0.1/famfs/docs?version=4&nfsport=$port"
+echo "\$ nfs-ls '$url'"
+nfs-ls "$url"
+echo
+echo "\$ nfs-cat 'nfs://127.0.0.1/famfs/docs/README.md?version=4&nfsport=$port' | head -3"
+nfs-cat "nfs://127.0.0.1/famfs/docs/README.md?version=4&nfsport=$port" > "$run_dir/readme.out"
+head -3 "$run_dir/readme.out"
+echo
+echo "The gateway serves $dev on 127.0.0.1:$port (pseudo path /famfs)."
+echo "  NFS client library: nfs-ls 'nfs://127.0.0.1/famfs?version=4&nfsport=$port'"
+echo "  Linux kernel client: mount -t nfs -o vers=4.1,port=$port 127.0.0.1:/famfs /mnt"
+echo "  famfs side:          $gw -d $dev ls -l /docs"
+echo "  status:              $gw status --run-dir $run_dir"
+echo "  stop:                kill \$(python3 -c 'import json; print(json.load(open(\"$run_dir/serve.json\"))[\"pid\"])')"
