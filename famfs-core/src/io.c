@@ -4,6 +4,9 @@
  * @brief Extent-mapped read and write (see famfs/io.h).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -12,6 +15,7 @@
 #include "famfs/fs.h"
 #include "famfs/io.h"
 #include "famfs/ns.h"
+#include "internal.h"
 
 int famfs_fmap_resolve(const struct famfs_omf_fmap *fmap, uint64_t off, uint64_t *dev_off,
 		       uint64_t *contig)
@@ -76,6 +80,89 @@ uint64_t famfs_fmap_capacity(const struct famfs_omf_fmap *fmap)
 	return total;
 }
 
+/* ------------------------------------------------------------------ memory errors
+ *
+ * A load or store to the mapping can raise SIGBUS: poisoned memory on a CXL or devdax
+ * device, or (tests) a backing file shrunk under the mapping. Every copy to or from the
+ * device runs under a per-thread guard; the process-wide SIGBUS handler jumps back to
+ * the guard, and the file that was hit answers -EIO from then on, without touching its
+ * memory again. A SIGBUS outside a guard goes to the handler that was there before.
+ */
+static __thread sigjmp_buf *guard_jb;
+static __thread volatile sig_atomic_t in_guard;
+static __thread void *guard_addr;
+static struct sigaction old_bus;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	if (in_guard) {
+		in_guard = 0;
+		guard_addr = si->si_addr;
+		siglongjmp(*guard_jb, 1);
+	}
+	/* Not ours: restore the previous disposition and let the signal happen again. */
+	sigaction(SIGBUS, &old_bus, NULL);
+	if (old_bus.sa_flags & SA_SIGINFO) {
+		if (old_bus.sa_sigaction)
+			old_bus.sa_sigaction(sig, si, uc);
+	} else if (old_bus.sa_handler != SIG_IGN && old_bus.sa_handler != SIG_DFL) {
+		old_bus.sa_handler(sig);
+	}
+}
+
+void famfs_io_guard_install(void)
+{
+	struct sigaction sa, prev;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &prev);
+	if (!((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == on_sigbus))
+		old_bus = prev; /* chain to whatever was there, never to ourselves */
+}
+
+static void guard_install(void)
+{
+	famfs_io_guard_install();
+}
+
+/*
+ * Copy @n bytes (evicting @src from the cache first when @inval), surviving a memory
+ * error; 0 or -EIO with the faulting address in *@fault.
+ */
+static int guarded_copy(void *dst, const void *src, size_t n, void **fault, bool inval)
+{
+	sigjmp_buf jb;
+
+	pthread_once(&guard_once, guard_install);
+	guard_jb = &jb;
+	if (sigsetjmp(jb, 1)) {
+		*fault = guard_addr;
+		return -EIO;
+	}
+	in_guard = 1;
+	if (inval)
+		famfs_cache_invalidate(src, n);
+	memcpy(dst, src, n);
+	in_guard = 0;
+	return 0;
+}
+
+static void memerr(struct famfs_fs *fs, const struct famfs_inode *ino, const void *addr)
+{
+	struct famfs_inode *w = (struct famfs_inode *)ino; /* the flag is the inode's own */
+
+	if (!w->memerr)
+		famfs_err("%s: memory error (SIGBUS) at device offset 0x%llx in inode %llu ('%s'); "
+			  "the file now answers I/O errors", famfs_fs_dev(fs)->path,
+			  (unsigned long long)((const uint8_t *)addr - famfs_fs_dev(fs)->base),
+			  (unsigned long long)ino->ino, ino->name);
+	w->memerr = true;
+}
+
 /* Walk [off, off+len) of @ino, calling @fn on each device-contiguous piece. */
 static ssize_t walk(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
 		    size_t len, int (*fn)(uint8_t *dev, size_t n, size_t done, void *arg),
@@ -86,6 +173,8 @@ static ssize_t walk(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t
 
 	if (S_ISDIR(ino->mode))
 		return -EISDIR;
+	if (ino->memerr)
+		return -EIO;
 	if (off >= ino->size)
 		return 0;
 	if (len > ino->size - off)
@@ -103,6 +192,8 @@ static ssize_t walk(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t
 		if (doff + n > dev->size)
 			return done ? (ssize_t)done : -ERANGE;
 		rc = fn(dev->base + doff, n, done, arg);
+		if (rc == -EIO)
+			memerr(fs, ino, *(void **)arg);
 		if (rc)
 			return done ? (ssize_t)done : rc;
 		done += n;
@@ -110,7 +201,9 @@ static ssize_t walk(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t
 	return (ssize_t)done;
 }
 
+/* Piece arguments start with the fault address, which walk() reports. */
 struct rd_arg {
+	void *fault;
 	uint8_t *buf;
 	unsigned int flags;
 };
@@ -119,25 +212,30 @@ static int rd_piece(uint8_t *dev, size_t n, size_t done, void *arg)
 {
 	struct rd_arg *a = arg;
 
-	if (a->flags & FAMFS_IO_INVALIDATE)
-		famfs_cache_invalidate(dev, n);
-	memcpy(a->buf + done, dev, n);
-	return 0;
+	return guarded_copy(a->buf + done, dev, n, &a->fault, a->flags & FAMFS_IO_INVALIDATE);
 }
 
 ssize_t famfs_file_read(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
 			void *buf, size_t len, unsigned int flags)
 {
-	struct rd_arg a = { buf, flags };
+	struct rd_arg a = { NULL, buf, flags };
 
 	return walk(fs, ino, off, len, rd_piece, &a);
 }
 
+struct wr_arg {
+	void *fault;
+	const uint8_t *buf;
+};
+
 static int wr_piece(uint8_t *dev, size_t n, size_t done, void *arg)
 {
-	memcpy(dev, (const uint8_t *)arg + done, n);
-	famfs_cache_flush(dev, n);
-	return 0;
+	struct wr_arg *a = arg;
+	int rc = guarded_copy(dev, a->buf + done, n, &a->fault, false);
+
+	if (!rc)
+		famfs_cache_flush(dev, n);
+	return rc;
 }
 
 ssize_t famfs_file_write(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
@@ -147,7 +245,9 @@ ssize_t famfs_file_write(struct famfs_fs *fs, const struct famfs_inode *ino, uin
 		return -EROFS;
 	if (len && off >= ino->size && !S_ISDIR(ino->mode))
 		return -EFBIG;
-	return walk(fs, ino, off, len, wr_piece, (void *)buf);
+	struct wr_arg a = { NULL, buf };
+
+	return walk(fs, ino, off, len, wr_piece, &a);
 }
 
 int famfs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,

@@ -8,7 +8,11 @@
  *   chunk = o / C, stripe = chunk / N, strip = chunk % N,
  *   dev = strips[strip].offset + stripe * C + o % C.
  * I/O is bounded by the file size and by the allocation; writes are flushed from the CPU
- * cache line by line before returning. Locking: none; callers keep the inode alive.
+ * cache line by line before returning. A memory error (SIGBUS) under a copy is caught:
+ * the call returns -EIO (or the bytes done before it), the error is logged once, and the
+ * file answers -EIO from then on; every other file keeps working. This installs a
+ * process-wide SIGBUS handler at the first I/O, which passes on signals it does not own.
+ * Locking: none; callers keep the inode alive.
  */
 #ifndef FAMFS_IO_H
 #define FAMFS_IO_H
@@ -55,6 +59,12 @@ ssize_t famfs_file_read(struct famfs_fs *fs, const struct famfs_inode *ino, uint
  */
 ssize_t famfs_file_write(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
 			 const void *buf, size_t len);
+
+/**
+ * (Re)install the SIGBUS handler behind the I/O guard. The first I/O does it; call it
+ * again if the program changed the SIGBUS disposition afterwards.
+ */
+void famfs_io_guard_install(void);
 
 /** Zero file bytes [off, off+len) of @p fmap on the device (flushed). 0 or -ERANGE. */
 int famfs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,

@@ -46,6 +46,7 @@ struct famfs_inode {
 	uint64_t removed_at;          /* log index of the removal; UINT64_MAX while linked */
 	uint32_t pins;                /* opens held by this process (famfs_fs_pin) */
 	bool upstream;                /* an upstream host replaying the log has it at this path */
+	bool memerr;                  /* a memory error hit its extents: I/O answers -EIO */
 	struct famfs_inode *parent;   /* NULL for the root and for unlinked inodes */
 	struct famfs_inode *child_head, *child_tail, *next_sibling, *prev_sibling;
 	uint64_t nchildren;
