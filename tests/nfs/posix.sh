@@ -88,7 +88,36 @@ if [ -n "$pid2" ]; then
 	kill "$pid2"
 fi
 
+# An interleaved file (3 strips over 4 buckets) read over NFS.
+head -c $((9 << 20)) /dev/urandom > striped.bin
+expect_good "$GW" -d "$dev" cp -N 3 -B 4 -C 2M striped.bin :/striped.bin
+expect_out "interleaved, 3 strips" "$GW" -d "$dev" stat /striped.bin
+for _ in $(seq 30); do # the FSAL learns of it from the log within about a second
+	nfs-ls "$v4" 2> /dev/null | grep -q ' striped.bin$' && break
+	sleep 0.1
+done
+expect_good bash -c 'nfs-cat "nfs://127.0.0.1/famfs/striped.bin?version=4&nfsport=$0" | cmp - "$1"' "$port" striped.bin
+
 kill "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
 expect_out "regular exit" cat "$NFS_TMP/run/ganesha.log"
+
+# A directory of 100,000 entries, listed whole over NFS (a sparse 256 GiB device: every
+# file holds one 2 MiB unit; a 64 MiB log holds the entries).
+big=$NFS_TMP/big.img
+expect_good "$GW" -d "$big" mkfs --size 256G --log-size 64M
+expect_good "$GW" -d "$big" mkdir /big
+python3 -c 'for i in range(100000): print("big/f%06d" % i)' > names.txt
+expect_good "$GW" -d "$big" creat -s 1 --from names.txt
+port3=$(nfs_free_port) || exit 1
+out=$("$GW" serve -d "$big" --port "$port3" --run-dir "$NFS_TMP/run3" --protocols 4 --background 2>&1)
+pid3=$(printf '%s\n' "$out" | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p')
+if [ -n "$pid3" ]; then
+	nfs_track_pid "$pid3"
+	n=$(nfs-ls "nfs://127.0.0.1/famfs/big?version=4&nfsport=$port3" | grep -c ' f[0-9]*$')
+	check "readdir of a 100,000-entry directory lists every entry ($n)" [ "$n" -eq 100000 ]
+	kill "$pid3"
+else
+	check "the gateway on the 100,000-entry device starts" false
+fi
 nfs_summary "nfs posix"
