@@ -977,7 +977,8 @@ static void famfs_read2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_async
 	} else {
 		for (k = 0; k < arg->iov_count; k++) {
 			ssize_t n = famfs_file_read(fs, i, off, arg->iov[k].iov_base,
-						    arg->iov[k].iov_len, FAMFS_IO_INVALIDATE);
+						    arg->iov[k].iov_len,
+						    FAMFS.invalidate_reads ? FAMFS_IO_INVALIDATE : 0);
 
 			if (n < 0) {
 				st = famfs2fsal_error((int)n);

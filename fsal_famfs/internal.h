@@ -60,6 +60,12 @@ struct famfs_fsal_module {
 	struct fsal_obj_ops handle_ops;
 	/** FAMFS { Log_Follow_Interval_Ms } */
 	uint32_t follow_ms;
+	/**
+	 * FAMFS { Invalidate_Reads }: evict the bytes of every READ from the CPU cache
+	 * first. Needed only when other hosts write file data into memory that is not
+	 * cache-coherent with this one; metadata is always read after invalidation.
+	 */
+	bool invalidate_reads;
 	/** Protects @c devices and every device's refcount. */
 	pthread_mutex_t lock;
 	/** Open devices (struct famfs_device.node). */

@@ -6,7 +6,9 @@
  * ganesha.nfsd dlopens libfsalfamfs.so; the constructor registers the FSAL
  * "FAMFS" (API 11.0) and fills the module operations. The global block is
  *
- *     FAMFS { Log_Follow_Interval_Ms = 1000; }   # 50..60000
+ *     FAMFS { Log_Follow_Interval_Ms = 1000;   # 50..60000
+ *             Invalidate_Reads = false; }    # evict file data from the CPU cache before
+ *                                            # each READ (non-coherent shared memory)
  *
  * which sets how often each open famfs replays new log entries (up.c).
  * famfs-core reports through a settable callback; here it goes to the ganesha
@@ -57,6 +59,7 @@ struct famfs_fsal_module FAMFS = {
 static struct config_item famfs_items[] = {
 	CONF_ITEM_UI32("Log_Follow_Interval_Ms", FAMFS_FOLLOW_MS_MIN, FAMFS_FOLLOW_MS_MAX,
 		       FAMFS_FOLLOW_MS_DEFAULT, famfs_fsal_module, follow_ms),
+	CONF_ITEM_BOOL("Invalidate_Reads", false, famfs_fsal_module, invalidate_reads),
 	CONFIG_EOL
 };
 

@@ -5,6 +5,7 @@
 #   * files created per second through famfs-core (bench_create)
 #   * files created per second through 'famfs-gw creat --from' (one run, one lock)
 #   * time to replay a full 8 MiB log (15420 entries)
+#   * the FAMFS FSAL against the packaged FSAL_VFS over NFS (nfs_vs_vfs.sh)
 # Each is compared with upstream famfs's measured 90-120 ms per created file.
 set -euo pipefail
 
@@ -36,3 +37,10 @@ t0=$(date +%s.%N)
 "$gw" -d "$tmp/cli.img" info > /dev/null
 t1=$(date +%s.%N)
 python3 -c 'import sys; print("famfs-gw info on a %d-entry log (process start + replay): %.1f ms" % (int(sys.argv[1]), (float(sys.argv[3]) - float(sys.argv[2])) * 1e3))' "$n" "$t0" "$t1"
+
+# The gateway against FSAL_VFS, side by side (needs root for its tmpfs).
+if [ "$(id -u)" -eq 0 ]; then
+	"$(dirname "${BASH_SOURCE[0]}")/nfs_vs_vfs.sh" "$build"
+else
+	echo "nfs bench: skipped (mounting its tmpfs needs root)"
+fi
