@@ -5,7 +5,8 @@
  *
  * Every operation names its object by famfs inode number and re-gets the inode
  * from the namespace (famfs_ns_get) under famfs_fs_rdlock(); an inode that is
- * gone answers ERR_FSAL_STALE. Changes take the host's appender lock
+ * gone answers ERR_FSAL_STALE, except that getattrs, read and write (within the
+ * size) of a file removed while it is open use the pinned inode (POSIX). Changes take the host's appender lock
  * (famfs_fs_lock) first, re-get their inodes under it, and call the famfs_fs_*
  * mutator without holding the read lock. Exports on a host that is not the
  * famfs master answer ERR_FSAL_ROFS to every change.
@@ -123,6 +124,28 @@ fsal_status_t famfs_handle_from_ino(struct famfs_fsal_export *exp, uint64_t ino,
 	return fsalstat(ERR_FSAL_NO_ERROR, 0);
 }
 
+/**
+ * @brief The inode of @p h; the caller holds famfs_fs_rdlock().
+ *
+ * The linked inode, or, while the file is held open (pinned), the removed one:
+ * famfs-core keeps unlinked inodes in the graveyard as valid memory and
+ * famfs_fs_pin keeps their space, so POSIX "removed but still open" I/O works.
+ *
+ * @param[in] h  the handle
+ * @return the inode, or NULL (removed and not open: stale)
+ */
+static struct famfs_inode *famfs_hdl_inode(struct famfs_fsal_obj_handle *h)
+{
+	struct famfs_inode *i = famfs_ns_get(famfs_fs_ns(h->dev->fs), h->ino);
+
+	if (i)
+		return i;
+	i = __atomic_load_n(&h->pinned, __ATOMIC_ACQUIRE);
+	if (i && i->ino == h->ino && i->removed_at != UINT64_MAX)
+		return i;
+	return NULL;
+}
+
 /* Count an open of @h (a state or the global fd); the first one pins the inode. */
 static void famfs_open_ref(struct famfs_fsal_obj_handle *h)
 {
@@ -136,7 +159,7 @@ static void famfs_open_ref(struct famfs_fsal_obj_handle *h)
 	famfs_fs_rdunlock(fs);
 	if (i) {
 		famfs_fs_pin(fs, i);
-		h->pinned = i;
+		__atomic_store_n(&h->pinned, i, __ATOMIC_RELEASE);
 	}
 }
 
@@ -147,7 +170,7 @@ static void famfs_open_unref(struct famfs_fsal_obj_handle *h)
 		return;
 	if (h->pinned) {
 		famfs_fs_unpin(h->dev->fs, h->pinned);
-		h->pinned = NULL;
+		__atomic_store_n(&h->pinned, NULL, __ATOMIC_RELEASE);
 	}
 }
 
@@ -204,9 +227,21 @@ struct famfs_dent {
 	char name[FAMFS_MAX_PATHLEN];
 };
 
+static int famfs_dent_cmp(const void *a, const void *b)
+{
+	const struct famfs_dent *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
 /**
- * @brief List a directory; cookies are the child's inode number plus
- *        FAMFS_COOKIE_BIAS and listing resumes after the entry they name.
+ * @brief List a directory in inode-number order; an entry's cookie is its inode
+ *        number plus FAMFS_COOKIE_BIAS and listing resumes at the first child
+ *        with a larger number.
+ *
+ * Inode numbers never change (a rename keeps it), so a cookie stays valid when
+ * its entry is renamed or removed: nothing is skipped, nothing listed twice, and
+ * entries created meanwhile (larger numbers) come at the end.
  *
  * @param[in]     dir_hdl    the directory
  * @param[in]     whence     resume after this cookie (NULL or 0: from the start)
@@ -215,7 +250,7 @@ struct famfs_dent {
  * @param[in]     attrmask   attributes wanted for each entry
  * @param[out]    eof        true when the listing reached the end
  *
- * @return FSAL status; ERR_FSAL_BADCOOKIE when the cookie's entry left the directory.
+ * @return FSAL status
  */
 static fsal_status_t famfs_readdir(struct fsal_obj_handle *dir_hdl, fsal_cookie_t *whence,
 				   void *dir_state, fsal_readdir_cb cb, attrmask_t attrmask,
@@ -225,6 +260,7 @@ static fsal_status_t famfs_readdir(struct fsal_obj_handle *dir_hdl, fsal_cookie_
 	struct famfs_fsal_export *exp = famfs_op_export();
 	struct famfs_fs *fs = dir->dev->fs;
 	fsal_cookie_t start = whence ? *whence : 0;
+	uint64_t after = start > FAMFS_COOKIE_BIAS ? start - FAMFS_COOKIE_BIAS : 0;
 	struct famfs_dent *ents = NULL;
 	struct famfs_inode *d, *c;
 	size_t n = 0, k;
@@ -240,28 +276,21 @@ static fsal_status_t famfs_readdir(struct fsal_obj_handle *dir_hdl, fsal_cookie_
 		famfs_fs_rdunlock(fs);
 		return fsalstat(ERR_FSAL_NOTDIR, ENOTDIR);
 	}
-	c = d->child_head;
-	if (start > FAMFS_COOKIE_BIAS) {
-		uint64_t after = start - FAMFS_COOKIE_BIAS;
-
-		while (c && c->ino != after)
-			c = c->next_sibling;
-		if (!c) {
-			famfs_fs_rdunlock(fs);
-			LogDebug(COMPONENT_FSAL, "FAMFS: readdir cookie %llu is gone",
-				 (unsigned long long)start);
-			return fsalstat(ERR_FSAL_BADCOOKIE, 0);
-		}
-		c = c->next_sibling;
-	}
 	if (d->nchildren)
 		ents = gsh_malloc(d->nchildren * sizeof(*ents));
-	for (; c && n < d->nchildren; c = c->next_sibling, n++) {
+	famfs_ns_foreach_child(d, c) {
+		if (n >= d->nchildren)
+			break;
+		if (c->ino <= after)
+			continue;
 		ents[n].ino = c->ino;
 		memcpy(ents[n].name, c->name, c->namelen);
 		ents[n].name[c->namelen] = '\0';
+		n++;
 	}
 	famfs_fs_rdunlock(fs);
+	if (n > 1)
+		qsort(ents, n, sizeof(*ents), famfs_dent_cmp);
 
 	for (k = 0; k < n; k++) {
 		struct fsal_obj_handle *obj;
@@ -305,7 +334,7 @@ static fsal_status_t famfs_getattrs(struct fsal_obj_handle *obj_hdl,
 	struct famfs_inode *i;
 
 	famfs_fs_rdlock(fs);
-	i = famfs_ns_get(famfs_fs_ns(fs), h->ino);
+	i = famfs_hdl_inode(h);
 	if (i)
 		famfs_fill_attrs(h->dev, i, attrs_out);
 	famfs_fs_rdunlock(fs);
@@ -971,7 +1000,7 @@ static void famfs_read2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_async
 	}
 
 	famfs_fs_rdlock(fs);
-	i = famfs_ns_get(famfs_fs_ns(fs), h->ino);
+	i = famfs_hdl_inode(h);
 	if (!i) {
 		st = fsalstat(ERR_FSAL_STALE, ESTALE);
 	} else {
@@ -1030,7 +1059,7 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 	}
 
 	famfs_fs_rdlock(fs);
-	i = famfs_ns_get(famfs_fs_ns(fs), h->ino);
+	i = famfs_hdl_inode(h);
 	if (i)
 		size = i->size;
 	famfs_fs_rdunlock(fs);
@@ -1056,7 +1085,7 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 	}
 
 	famfs_fs_rdlock(fs);
-	i = famfs_ns_get(famfs_fs_ns(fs), h->ino);
+	i = famfs_hdl_inode(h);
 	if (!i)
 		rc = -ESTALE;
 	for (k = 0; i && k < arg->iov_count; k++) {
@@ -1157,7 +1186,7 @@ static void famfs_release(struct fsal_obj_handle *obj_hdl)
 
 	if (h->pinned) {
 		famfs_fs_unpin(dev->fs, h->pinned);
-		h->pinned = NULL;
+		__atomic_store_n(&h->pinned, NULL, __ATOMIC_RELEASE);
 	}
 	fsal_obj_handle_fini(obj_hdl);
 	gsh_free(h);

@@ -236,7 +236,8 @@ void famfs_fill_attrs(const struct famfs_device *dev, const struct famfs_inode *
 	attrs->fsid = dev->fsid;
 	attrs->fileid = ino->ino;
 	attrs->mode = ino->mode & 07777;
-	attrs->numlinks = dir ? 2 : 1;
+	/* A removed file still held open has no name left. */
+	attrs->numlinks = dir ? 2 : (ino->removed_at != UINT64_MAX ? 0 : 1);
 	attrs->owner = ino->uid;
 	attrs->group = ino->gid;
 	attrs->rawdev.major = 0;

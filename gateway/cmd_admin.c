@@ -13,6 +13,7 @@
 #include "famfs/cache.h"
 #include "famfs/dev.h"
 #include "famfs/fsck.h"
+#include "famfs/omf_ext.h"
 #include "gw.h"
 #include "json.h"
 
@@ -449,11 +450,13 @@ int cmd_log(int argc, char **argv, struct gw_ctx *ctx)
 			} else {
 				jw_str(&w, "type", famfs_log_entry_type_name(le->le_type));
 				jw_u64(&w, "type_code", le->le_type);
+				if (famfs_xe_is_ext(le->le_type))
+					jw_u64(&w, "ino", ((const struct famfs_xe_hdr *)le->le_payload)->xh_ino);
 			}
 			jw_obj_end(&w);
 			continue;
 		}
-		printf("%6llu %-6s ", (unsigned long long)i,
+		printf("%6llu %-9s ", (unsigned long long)i,
 		       le->le_type == FAMFS_LOG_MKDIR ? "mkdir"
 						      : famfs_log_entry_type_name(le->le_type));
 		if (!valid) {
@@ -473,6 +476,11 @@ int cmd_log(int argc, char **argv, struct gw_ctx *ctx)
 		} else if (le->le_type == FAMFS_LOG_ADD_DAXDEV) {
 			printf("index %u size %llu\n", le->le_daxdev.ad_index,
 			       (unsigned long long)le->le_daxdev.ad_size);
+		} else if (famfs_xe_is_ext(le->le_type)) {
+			const struct famfs_xe_hdr *h = (const void *)le->le_payload;
+
+			printf("extension v%u, inode %llu\n", h->xh_version,
+			       (unsigned long long)h->xh_ino);
 		} else {
 			printf("type %u\n", le->le_type);
 		}

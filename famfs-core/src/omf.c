@@ -157,6 +157,22 @@ const char *famfs_log_entry_type_name(uint32_t type)
 		return "add_daxdev";
 	case FAMFS_LOG_INVALID:
 		return "invalid";
+	case 0x4701:
+		return "x-create";
+	case 0x4702:
+		return "x-remove";
+	case 0x4703:
+		return "x-rename";
+	case 0x4704:
+		return "x-resize";
+	case 0x4705:
+		return "x-setattr";
+	case 0x4706:
+		return "x-loginfo";
+	case 0x4707:
+		return "x-inomap";
+	case 0x4708:
+		return "x-reserve";
 	default:
 		return "unknown";
 	}
