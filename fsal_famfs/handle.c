@@ -599,7 +599,7 @@ static fsal_status_t famfs_symlink(struct fsal_obj_handle *dir_hdl, const char *
 	*new_obj = NULL;
 	LogInfo(COMPONENT_FSAL, "FAMFS: symlink %s: famfs holds only files and directories",
 		name);
-	return fsalstat(ERR_FSAL_NOTSUPP, ENOTSUP);
+	return fsalstat(ERR_FSAL_PERM, EPERM);
 }
 
 static fsal_status_t famfs_link(struct fsal_obj_handle *obj_hdl,
@@ -608,7 +608,7 @@ static fsal_status_t famfs_link(struct fsal_obj_handle *obj_hdl,
 	(void)obj_hdl;
 	(void)destdir_hdl;
 	LogInfo(COMPONENT_FSAL, "FAMFS: link %s: famfs has no hard links", name);
-	return fsalstat(ERR_FSAL_NOTSUPP, ENOTSUP);
+	return fsalstat(ERR_FSAL_PERM, EPERM);
 }
 
 static fsal_status_t famfs_mknode(struct fsal_obj_handle *dir_hdl, const char *name,
@@ -623,7 +623,7 @@ static fsal_status_t famfs_mknode(struct fsal_obj_handle *dir_hdl, const char *n
 	*new_obj = NULL;
 	LogInfo(COMPONENT_FSAL, "FAMFS: mknod %s: famfs holds only files and directories",
 		name);
-	return fsalstat(ERR_FSAL_NOTSUPP, ENOTSUP);
+	return fsalstat(ERR_FSAL_PERM, EPERM);
 }
 
 /* ------------------------------------------------------------------ open state */

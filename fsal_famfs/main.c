@@ -84,9 +84,7 @@ static void famfs_core_msg(enum famfs_msg_level level, const char *msg, void *ar
 {
 	(void)arg;
 	switch (level) {
-	case FAMFS_MSG_ERR:
-		LogCrit(COMPONENT_FSAL, "famfs: %s", msg);
-		break;
+	case FAMFS_MSG_ERR: /* mostly a client's refused request: not critical */
 	case FAMFS_MSG_WARNING:
 		LogWarn(COMPONENT_FSAL, "famfs: %s", msg);
 		break;

@@ -21,6 +21,8 @@ readonly PACKAGES=(
 	libcmocka-dev libnfs-dev libnfs-utils python3
 	# NFSv3 in the gateway tests: ganesha registers v3 and MOUNT with rpcbind
 	rpcbind
+	# the kernel NFS client test boots a QEMU guest (TCG)
+	qemu-system-x86
 	# NFS server and the headers/libraries its FSAL SDK needs
 	nfs-ganesha nfs-ganesha-vfs libntirpc-dev liburcu-dev libkrb5-dev
 	libdbus-1-dev libacl1-dev

@@ -5,7 +5,7 @@
 #   * files created per second through famfs-core (bench_create)
 #   * files created per second through 'famfs-gw creat --from' (one run, one lock)
 #   * time to replay a full 8 MiB log (15420 entries)
-#   * the FAMFS FSAL against the packaged FSAL_VFS over NFS (nfs_vs_vfs.sh)
+#   * the FAMFS FSAL against the packaged FSAL_VFS over NFS (nfs_bench.sh)
 # Each is compared with upstream famfs's measured 90-120 ms per created file.
 set -euo pipefail
 
@@ -40,7 +40,7 @@ python3 -c 'import sys; print("famfs-gw info on a %d-entry log (process start + 
 
 # The gateway against FSAL_VFS, side by side (needs root for its tmpfs).
 if [ "$(id -u)" -eq 0 ]; then
-	"$(dirname "${BASH_SOURCE[0]}")/nfs_vs_vfs.sh" "$build"
+	"$(dirname "${BASH_SOURCE[0]}")/nfs_bench.sh" "$build"
 else
 	echo "nfs bench: skipped (mounting its tmpfs needs root)"
 fi
