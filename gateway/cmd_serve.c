@@ -263,11 +263,10 @@ static int mkdir_p(const char *dir)
 
 static char *default_run_dir(void)
 {
-	const char *tmp = getenv("TMPDIR");
+	char buf[PATH_MAX];
 
-	if (geteuid() == 0)
-		return xstrdup("/run/famfs-gw");
-	return xasprintf("%s/famfs-gw-%u", tmp && *tmp ? tmp : "/tmp", (unsigned int)getuid());
+	gw_run_dir(buf, sizeof(buf));
+	return xstrdup(buf);
 }
 
 /** Print the last @p nlines lines of @p path to stderr, each indented. */

@@ -16,6 +16,8 @@
 #include <sys/types.h>
 
 #include "famfs/fs.h"
+#include "famfs/msg.h"
+#include <stddef.h>
 
 #define GW_EXIT_OK    0
 #define GW_EXIT_FAIL  1
@@ -56,6 +58,15 @@ int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_compact(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_serve(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_status(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_mount(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_umount(int argc, char **argv, struct gw_ctx *ctx);
+
+/** The mount daemon's messages (and famfs-core's): stderr, a log file or syslog. */
+void gw_mount_log(enum famfs_msg_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** The run directory: /run/famfs-gw for root, else $TMPDIR/famfs-gw-UID. */
+void gw_run_dir(char *buf, size_t len);
 
 /** Print "famfs-gw: <cmd>: message" to stderr. */
 void gw_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

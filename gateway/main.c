@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "famfs/msg.h"
 #include "gw.h"
@@ -95,6 +96,27 @@ static const struct gw_cmd commands[] = {
 	{ "status", cmd_status, "show whether the gateway runs, its exports and clients",
 	  "status [--run-dir DIR] [--json]\n"
 	  "  Exit status 0 when the gateway runs, 3 when it does not.\n" },
+	{ "mount", cmd_mount, "mount famfs with FUSE on a host attached to the memory",
+	  "mount [-f] [-r] [-o OPTS] [--follow-ms N] [--timeout SECS] [--kernel-cache]\n"
+	  "      [--invalidate-reads] [--log FILE] [DEVICE] MOUNTPOINT\n"
+	  "  Serve the famfs on DEVICE (or -d) at MOUNTPOINT through /dev/fuse, straight from\n"
+	  "  the mapped memory. On the famfs master the mount is read-write (create, mkdir,\n"
+	  "  write, remove, rename, truncate, chmod, chown); on any other host read-only.\n"
+	  "  New log entries of other hosts are replayed and shown within --follow-ms.\n"
+	  "  -f                 stay in the foreground (default: detach once mounted)\n"
+	  "  -r                 mount read-only even on the master\n"
+	  "  -o OPTS            more FUSE/kernel mount options (comma separated)\n"
+	  "  --follow-ms N      how often the log is replayed (default 1000, 10..60000)\n"
+	  "  --timeout SECS     attribute and name cache time in the kernel (default 1)\n"
+	  "  --kernel-cache     keep a file's cached pages across opens while its map is\n"
+	  "                     unchanged (default: dropped at every open, like NFS)\n"
+	  "  --invalidate-reads evict each range from the CPU cache before reading it\n"
+	  "                     (memory that other hosts write without coherence)\n"
+	  "  --log FILE         messages to FILE (default: stderr in the foreground, else\n"
+	  "                     syslog)\n"
+	  "  SIGTERM, SIGINT or 'famfs-gw umount MOUNTPOINT' unmount and stop the daemon.\n" },
+	{ "umount", cmd_umount, "unmount a famfs FUSE mount and wait for its daemon",
+	  "umount [--timeout SECS] MOUNTPOINT\n" },
 	{ "compact", cmd_compact, "rewrite the log as the namespace it describes",
 	  "compact\n  The master also does this by itself when the log is full.\n" },
 };
@@ -169,6 +191,17 @@ int gw_open(struct gw_ctx *ctx, const char *cmd, bool readonly, struct famfs_fs 
 	if (rc)
 		gw_error(cmd, "%s: cannot open famfs: %s", dev, strerror(-rc));
 	return rc;
+}
+
+void gw_run_dir(char *buf, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (geteuid() == 0)
+		snprintf(buf, len, "/run/famfs-gw");
+	else
+		snprintf(buf, len, "%s/famfs-gw-%u", tmp && *tmp ? tmp : "/tmp",
+			 (unsigned int)getuid());
 }
 
 int gw_parse_size(const char *s, uint64_t *out)
