@@ -48,6 +48,8 @@ struct fm_node {
 	bool is_dir;
 	struct famfs_omf_fmap fmap;      /* the map resolved at lookup (files) */
 	uint64_t size;                   /* the size that went with it */
+	uint32_t opens;                  /* open files of this inode */
+	struct famfs_inode *pinned;      /* the inode they pinned (while opens > 0) */
 	struct fm_node *next;            /* hash chain */
 };
 
@@ -247,11 +249,18 @@ static struct famfs_inode *fm_inode(struct fm_data *fm, uint64_t ino, const stru
 {
 	struct famfs_inode *i = famfs_ns_get(famfs_fs_ns(fm->fs), ino);
 
+	struct fm_node *n;
+
 	if (i)
 		return i;
 	if (f && f->pinned && f->pinned->ino == ino)
 		return f->pinned;
-	return NULL;
+	/* fstat() of an open, removed file comes without its file handle. */
+	pthread_mutex_lock(&fm->lock);
+	n = fm_node_find(fm, ino);
+	i = n && n->opens ? n->pinned : NULL;
+	pthread_mutex_unlock(&fm->lock);
+	return i;
 }
 
 static void fm_entry(struct fm_data *fm, const struct famfs_inode *i, struct fuse_entry_param *e)
@@ -652,6 +661,10 @@ static int fm_open_ino(struct fm_data *fm, uint64_t ino, struct fuse_file_info *
 				n->fmap = i->fmap;
 				n->size = i->size;
 			}
+			if (!S_ISDIR(i->mode)) {
+				n->opens++;
+				n->pinned = i;
+			}
 		}
 		pthread_mutex_unlock(&fm->lock);
 	}
@@ -672,6 +685,27 @@ static int fm_open_ino(struct fm_data *fm, uint64_t ino, struct fuse_file_info *
 	return 0;
 }
 
+/* Truncate @ino to 0 for open(O_TRUNC). */
+static int fm_truncate0(struct fm_data *fm, uint64_t ino)
+{
+	struct famfs_inode *i;
+	int rc = famfs_fs_lock(fm->fs);
+
+	if (rc)
+		return rc;
+	famfs_fs_rdlock(fm->fs);
+	i = famfs_ns_get(famfs_fs_ns(fm->fs), ino);
+	famfs_fs_rdunlock(fm->fs);
+	if (!i)
+		rc = -ENOENT;
+	else if (S_ISDIR(i->mode))
+		rc = -EISDIR;
+	else if (i->size)
+		rc = famfs_fs_resize(fm->fs, i, 0);
+	famfs_fs_unlock(fm->fs);
+	return rc;
+}
+
 static void fm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fm_data *fm = fm_of(req);
@@ -679,6 +713,8 @@ static void fm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		rc = fm_writable(fm);
+	if (!rc && (fi->flags & O_TRUNC))
+		rc = fm_truncate0(fm, ino); /* the kernel asked for atomic O_TRUNC */
 	if (!rc)
 		rc = fm_open_ino(fm, ino, fi);
 	if (rc)
@@ -713,6 +749,10 @@ static void fm_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	famfs_fs_rdunlock(fm->fs);
 	if (c && (fi->flags & O_EXCL))
 		rc = -EEXIST;
+	else if (c && S_ISDIR(c->mode))
+		rc = -EISDIR;
+	else if (c && (fi->flags & O_TRUNC) && c->size)
+		rc = famfs_fs_resize(fm->fs, c, 0);
 	else if (!c) {
 		rc = famfs_fs_create(fm->fs, rel, 0, mode & 07777 & ~ctx->umask, ctx->uid,
 				     ctx->gid, NULL, &out);
@@ -739,8 +779,14 @@ static void fm_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fm_data *fm = fm_of(req);
 	struct fm_file *f = (struct fm_file *)(uintptr_t)fi->fh;
 
-	(void)ino;
+	struct fm_node *n;
+
 	if (f) {
+		pthread_mutex_lock(&fm->lock);
+		n = fm_node_find(fm, ino);
+		if (n && n->opens && --n->opens == 0)
+			n->pinned = NULL;
+		pthread_mutex_unlock(&fm->lock);
 		if (f->pinned)
 			famfs_fs_unpin(fm->fs, f->pinned);
 		free(f);

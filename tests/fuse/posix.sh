@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# posix.sh - famfs-gw mount on a real /dev/fuse mount, used with plain shell tools
+# (label: fuse).
+#
+# On a famfs device file, as the master: cp (small, large, many), cat, ls -l, stat,
+# mkdir -p, mv (within and across directories, over an existing file), rm, rmdir,
+# truncate (grow, shrink), append (>>), an editor-style write-then-rename, chmod, chown,
+# touch -d, df, a removed file still readable through an open descriptor, names the
+# format cannot hold (ENAMETOOLONG), symlink/hard link refused (EPERM), interleaved files
+# (made with famfs-gw cp -N/-B/-C) read and written in place through the mount. The log
+# follower: what another process (famfs-gw, the same host) creates, grows or removes
+# shows in the mount within about a second. Then a second mount of the same device as a
+# host that is not the master: it reads everything and refuses every change with EROFS.
+# Finally umount and SIGTERM stop the daemons cleanly and famfs-gw fsck is clean, and
+# every file written through the mount reads back identical with famfs-gw cat.
+# Environment: FAMFS_GW (the binary). Needs root (or /dev/fuse access) and fuse3.
+set -uo pipefail
+
+GW=$(realpath "${FAMFS_GW:?FAMFS_GW must name the famfs-gw binary}")
+tmp=$(mktemp -d)
+MASTER=0f0f0f0f-0000-4000-8000-00000000f05e
+CLIENT=0f0f0f0f-0000-4000-8000-00000000c11e
+dev=$tmp/famfs.img
+mnt=$tmp/mnt
+ro=$tmp/ro
+mkdir -p "$mnt" "$ro"
+unset FAMFS_GW_DEVICE FAMFS_SYSTEM_UUID
+
+cleanup() {
+	for m in "$mnt" "$ro"; do
+		mountpoint -q "$m" 2> /dev/null && { "$GW" umount "$m" > /dev/null 2>&1 || umount -l "$m"; }
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ ! -c /dev/fuse ]; then
+	modprobe fuse 2> /dev/null || true
+fi
+if [ ! -c /dev/fuse ]; then
+	echo "FAIL: /dev/fuse is missing (the fuse kernel module is needed)"
+	exit 1
+fi
+
+passes=0
+fails=0
+ok() { passes=$((passes + 1)); echo "ok   $*"; }
+bad() { fails=$((fails + 1)); echo "FAIL $*"; }
+check() { # NAME CMD...
+	local name=$1
+	shift
+	if "$@" > "$tmp/out" 2>&1; then ok "$name"; else
+		bad "$name"
+		sed 's/^/    | /' "$tmp/out" | tail -n 8
+	fi
+}
+# expect_err NAME ERRTEXT CMD...: CMD fails and says ERRTEXT
+expect_err() {
+	local name=$1 text=$2
+	shift 2
+	if "$@" > "$tmp/out" 2>&1; then
+		bad "$name (succeeded)"
+	elif grep -q "$text" "$tmp/out"; then
+		ok "$name"
+	else
+		bad "$name (wanted '$text')"
+		sed 's/^/    | /' "$tmp/out" | tail -n 4
+	fi
+}
+# within SECS CMD...: poll CMD until it succeeds; prints the delay
+within() {
+	local limit=$1 t0 now
+	shift
+	t0=$(date +%s%N)
+	while :; do
+		if "$@" > /dev/null 2>&1; then
+			now=$(date +%s%N)
+			echo "    (after $(((now - t0) / 1000000)) ms)"
+			return 0
+		fi
+		now=$(date +%s%N)
+		[ $(((now - t0) / 1000000000)) -ge "$limit" ] && return 1
+		sleep 0.05
+	done
+}
+gw() { "$GW" -d "$dev" --system-uuid "$MASTER" "$@"; }
+md5() { md5sum < "$1" | cut -d' ' -f1; }
+
+# ---------------------------------------------------------------- the master's mount
+gw mkfs --size 4G > /dev/null || { echo "FAIL mkfs"; exit 1; }
+gw mkdir /pre
+head -c 3000000 /dev/urandom > "$tmp/pre.bin"
+gw cp "$tmp/pre.bin" :/pre/pre.bin > /dev/null
+# An interleaved file: 2 strips, 4 buckets, 2 MiB chunks.
+head -c 20000000 /dev/urandom > "$tmp/il.bin"
+gw cp -N 2 -B 4 -C 2M "$tmp/il.bin" :/il.bin > /dev/null
+
+check "mount (master, detached)" "$GW" --system-uuid "$MASTER" mount --log "$tmp/m.log" \
+	--follow-ms 200 "$dev" "$mnt"
+check "mount shows in /proc/mounts as fuse.famfs" grep -q " $mnt fuse.famfs " /proc/mounts
+check "ls -l of the root" bash -c "ls -l '$mnt' | grep -q 'il.bin'"
+check "cat a file famfs-gw cp put in" cmp "$tmp/pre.bin" "$mnt/pre/pre.bin"
+check "interleaved file reads back" cmp "$tmp/il.bin" "$mnt/il.bin"
+
+# Small and large files, many files.
+head -c 70000000 /dev/urandom > "$tmp/big.bin"
+check "cp a 70 MB file in" cp "$tmp/big.bin" "$mnt/big.bin"
+check "it reads back identical" cmp "$tmp/big.bin" "$mnt/big.bin"
+check "famfs-gw cat agrees" bash -c "'$GW' -d '$dev' --system-uuid '$MASTER' cat /big.bin | cmp - '$tmp/big.bin'"
+check "mkdir -p" mkdir -p "$mnt/a/b/c/d"
+check "cp 200 small files" bash -c "for i in \$(seq 200); do echo file \$i > '$mnt/a/b/f'\$i || exit 1; done"
+check "ls counts 200 + 1" bash -c "[ \$(ls '$mnt/a/b' | wc -l) -eq 201 ]"
+check "cat of one of them" bash -c "[ \"\$(cat '$mnt/a/b/f137')\" = 'file 137' ]"
+check "stat size and mode" bash -c "[ \"\$(stat -c '%s %A' '$mnt/a/b/f1')\" = '7 -rw-r--r--' ]"
+check "cp -r a tree out and compare" bash -c "cp -r '$mnt/a' '$tmp/a-out' && diff -r '$mnt/a' '$tmp/a-out'"
+
+# Renames.
+check "mv within a directory" mv "$mnt/a/b/f1" "$mnt/a/b/g1"
+check "mv across directories" mv "$mnt/a/b/f2" "$mnt/a/b/c/d/g2"
+echo keep > "$mnt/a/target"
+check "mv over an existing file" mv "$mnt/a/b/f3" "$mnt/a/target"
+check "the target has the new content" bash -c "[ \"\$(cat '$mnt/a/target')\" = 'file 3' ]"
+check "old names are gone" bash -c "! ls '$mnt/a/b/f1' '$mnt/a/b/f2' '$mnt/a/b/f3' 2>/dev/null"
+check "mv a directory" mv "$mnt/a/b/c" "$mnt/cdir"
+check "its files moved with it" test -f "$mnt/cdir/d/g2"
+expect_err "mv a directory into itself" "subdirectory of itself" mv "$mnt/cdir" "$mnt/cdir/d/x"
+
+# Append, truncate, editor-style save.
+printf 'line1\n' > "$mnt/log.txt"
+check "append >>" bash -c "for i in 2 3 4; do echo line\$i >> '$mnt/log.txt'; done"
+check "appended content" bash -c "[ \"\$(cat '$mnt/log.txt' | tr '\n' ' ')\" = 'line1 line2 line3 line4 ' ]"
+check "truncate -s grow" truncate -s 5000000 "$mnt/log.txt"
+check "grown size and zeros" bash -c "[ \$(stat -c %s '$mnt/log.txt') -eq 5000000 ] && \
+	[ \"\$(tail -c 100 '$mnt/log.txt' | tr -d '\\0' | wc -c)\" -eq 0 ]"
+check "truncate -s shrink" truncate -s 6 "$mnt/log.txt"
+check "shrunk content" bash -c "[ \"\$(cat '$mnt/log.txt')\" = 'line1' ]"
+check "truncate to 0 and write again" bash -c ": > '$mnt/log.txt' && echo fresh >> '$mnt/log.txt' && \
+	[ \"\$(cat '$mnt/log.txt')\" = fresh ]"
+check "editor save: write temp, rename over" bash -c "printf 'v1\n' > '$mnt/doc' && \
+	printf 'v2 longer text\n' > '$mnt/.doc.swp' && mv '$mnt/.doc.swp' '$mnt/doc' && \
+	[ \"\$(cat '$mnt/doc')\" = 'v2 longer text' ]"
+check "write in place in the middle of a file" bash -c "printf XYZ | dd of='$mnt/big.bin' bs=1 seek=1000000 \
+	conv=notrunc status=none && printf XYZ | dd of='$tmp/big.bin' bs=1 seek=1000000 conv=notrunc \
+	status=none && cmp '$tmp/big.bin' '$mnt/big.bin'"
+check "write in place into the interleaved file" bash -c "head -c 5000000 /dev/urandom > '$tmp/patch' && \
+	dd if='$tmp/patch' of='$mnt/il.bin' bs=1M seek=3 conv=notrunc status=none && \
+	dd if='$tmp/patch' of='$tmp/il.bin' bs=1M seek=3 conv=notrunc status=none && \
+	cmp '$tmp/il.bin' '$mnt/il.bin' && '$GW' -d '$dev' cat /il.bin | cmp - '$tmp/il.bin'"
+
+# Attributes.
+check "chmod" bash -c "chmod 640 '$mnt/doc' && [ \$(stat -c %a '$mnt/doc') = 640 ]"
+check "chown" bash -c "chown 1234:5678 '$mnt/doc' && [ \"\$(stat -c '%u:%g' '$mnt/doc')\" = 1234:5678 ]"
+check "touch -d sets mtime" bash -c "touch -d '2024-05-06 07:08:09' '$mnt/doc' && \
+	[ \"\$(date -r '$mnt/doc' +%F)\" = 2024-05-06 ]"
+check "touch creates an empty file" bash -c "touch '$mnt/empty' && [ \$(stat -c %s '$mnt/empty') -eq 0 ]"
+check "df shows the device" bash -c "df -h '$mnt' | grep -q famfs"
+
+# Remove.
+check "rm a file" rm "$mnt/a/b/f4"
+check "rm -r a tree" rm -r "$mnt/cdir"
+expect_err "rmdir of a non-empty directory" "not empty" rmdir "$mnt/a"
+check "rmdir of an empty directory" bash -c "mkdir '$mnt/e' && rmdir '$mnt/e'"
+check "removed file stays readable through an open descriptor" bash -c "
+	head -c 4000000 /dev/urandom > '$tmp/open.bin'; cp '$tmp/open.bin' '$mnt/open.bin'
+	exec 3< '$mnt/open.bin'; rm '$mnt/open.bin'; [ ! -e '$mnt/open.bin' ] && cmp - '$tmp/open.bin' <&3"
+
+# What the format cannot hold.
+long=$(printf 'n%.0s' $(seq 90))
+expect_err "a name over 79 bytes" "too long" touch "$mnt/$long"
+expect_err "a path over 79 bytes" "too long" bash -c "mkdir -p '$mnt/$(printf 'd%.0s' $(seq 40))/$(printf 'e%.0s' $(seq 40))'"
+expect_err "symlink refused" "not permitted" ln -s doc "$mnt/sym"
+expect_err "hard link refused" "not permitted" ln "$mnt/doc" "$mnt/hard"
+expect_err "mkfifo refused" "not permitted" mkfifo "$mnt/fifo"
+
+# The log follower: another process of this host changes the log.
+gw creat -s 1M /from-cli > /dev/null
+check "a file famfs-gw created shows up" within 5 test -f "$mnt/from-cli"
+gw truncate -s 3M /from-cli > /dev/null
+check "its new size shows up" within 5 bash -c "[ \$(stat -c %s '$mnt/from-cli') -eq 3145728 ]"
+gw mv /from-cli /pre/moved > /dev/null
+check "a rename by famfs-gw shows up" within 5 bash -c "[ -f '$mnt/pre/moved' ] && [ ! -e '$mnt/from-cli' ]"
+gw rm /pre/moved > /dev/null
+check "a remove by famfs-gw shows up" within 5 bash -c "[ ! -e '$mnt/pre/moved' ]"
+
+# ---------------------------------------------------------------- a client host's mount
+check "mount as another host (detached)" "$GW" --system-uuid "$CLIENT" mount --log "$tmp/ro.log" \
+	--follow-ms 200 "$dev" "$ro"
+check "the client's mount is read-only" bash -c "grep ' $ro ' /proc/mounts | grep -q '[ ,]ro[ ,]'"
+check "it says so in its log" grep -q "not the famfs master" "$tmp/ro.log"
+check "the client reads a file" cmp "$tmp/big.bin" "$ro/big.bin"
+check "the client reads the interleaved file" cmp "$tmp/il.bin" "$ro/il.bin"
+expect_err "client: create refused" "Read-only file system" touch "$ro/new"
+expect_err "client: write refused" "Read-only file system" bash -c "echo x >> '$ro/doc'"
+expect_err "client: mkdir refused" "Read-only file system" mkdir "$ro/newdir"
+expect_err "client: rm refused" "Read-only file system" rm "$ro/doc"
+expect_err "client: mv refused" "Read-only file system" mv "$ro/doc" "$ro/doc2"
+expect_err "client: truncate refused" "Read-only file system" truncate -s 0 "$ro/doc"
+expect_err "client: chmod refused" "Read-only file system" chmod 600 "$ro/doc"
+echo "live" > "$mnt/live.txt"
+check "the master's new file reaches the client" within 5 bash -c "[ \"\$(cat '$ro/live.txt')\" = live ]"
+echo "more" >> "$mnt/live.txt"
+check "the master's append reaches the client" within 5 bash -c "[ \"\$(cat '$ro/live.txt' | tr '\n' ' ')\" = 'live more ' ]"
+rm "$mnt/live.txt"
+check "the master's remove reaches the client" within 5 bash -c "[ ! -e '$ro/live.txt' ]"
+
+# ---------------------------------------------------------------- stop
+rpid=$(cat /run/famfs-gw/mount*"$(basename "$tmp")"*ro.pid 2> /dev/null || true)
+if [ -n "$rpid" ]; then
+	kill -TERM "$rpid"
+	check "SIGTERM stops the client's daemon and unmounts" within 10 bash -c "! mountpoint -q '$ro' && ! kill -0 $rpid"
+else
+	check "umount the client's mount" "$GW" umount "$ro"
+fi
+check "umount the master's mount" "$GW" umount "$mnt"
+check "nothing mounted any more" bash -c "! grep -q ' $tmp/' /proc/mounts"
+check "fsck is clean" gw fsck
+check "files written through the mount read back with famfs-gw cat" bash -c \
+	"'$GW' -d '$dev' cat /big.bin | cmp - '$tmp/big.bin' && [ \"\$('$GW' -d '$dev' cat /a/target)\" = 'file 3' ]"
+expect_err "umount of something that is not mounted" "not mounted" "$GW" umount "$mnt"
+expect_err "mount on a missing directory" "No such file" "$GW" mount "$dev" "$tmp/nodir"
+expect_err "mount of a file that is not famfs" "cannot open famfs" bash -c \
+	"head -c 64M /dev/zero > '$tmp/zero.img' && '$GW' mount '$tmp/zero.img' '$mnt'"
+
+echo "fuse posix: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
