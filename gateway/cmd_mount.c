@@ -167,11 +167,12 @@ int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
 		{ "kernel-cache", no_argument, NULL, 'k' },
 		{ "invalidate-reads", no_argument, NULL, 'i' },
 		{ "log", required_argument, NULL, 'l' },
+		{ "read-ahead", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct famfs_fs_opts fo = { .system_uuid = ctx->system_uuid,
 				    .dev_offset = ctx->dev_offset };
-	struct fm_opts o = { .follow_ms = 1000, .timeout = 1.0 };
+	struct fm_opts o = { .follow_ms = 1000, .timeout = 1.0, .read_ahead_kb = 1024 };
 	struct mount_ready ready = { .fd = -1 };
 	char mp[PATH_MAX], pidf[PATH_MAX], devpath[PATH_MAX], *end;
 	bool foreground = false, force_ro = false;
@@ -218,6 +219,15 @@ int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
 			break;
 		case 'l':
 			ready.log = optarg;
+			break;
+		case 'a':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || v > 65536) {
+				gw_error("mount", "--read-ahead '%s': give 0 to 65536 KiB", optarg);
+				return GW_EXIT_USAGE;
+			}
+			o.read_ahead_kb = (unsigned int)v;
 			break;
 		default:
 			return gw_usage("mount", true);

@@ -94,6 +94,7 @@ struct fm_data {
 	pthread_cond_t cond;             /* wakes the follower (stop) */
 	bool stop;
 	bool follower_running;
+	bool ra_pending;                 /* set the read-ahead at the first request */
 	uint64_t notified;               /* notifications sent (statistics) */
 };
 
@@ -275,6 +276,49 @@ static void fm_entry(struct fm_data *fm, const struct famfs_inode *i, struct fus
 
 /* ------------------------------------------------------------------ lookup, getattr */
 
+/*
+ * Raise the kernel's read-ahead for this mount to @kb KiB: FUSE starts at 128 KiB, so a
+ * sequential reader would send 128 KiB requests although the session takes 1 MiB ones.
+ * The kernel takes the read-ahead from the INIT reply as min(its own, ours), so this
+ * is done after INIT, at the first request (every request waits for INIT's reply).
+ * The mount's device number comes from mountinfo (stat() on our own mount from here
+ * would wait for ourselves). Root only; failure only costs speed.
+ */
+static void fm_set_read_ahead(const char *mp, unsigned int kb)
+{
+	char line[4096], point[PATH_MAX], devno[64], path[128];
+	bool found = false;
+	FILE *f;
+
+	if (!kb || !(f = fopen("/proc/self/mountinfo", "r")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %63s %*s %4095s", devno, point) == 2 &&
+		    strcmp(point, mp) == 0)
+			found = true; /* the last one is ours */
+	}
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", devno);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%u\n", kb) < 0 || fclose(f)) {
+		fm_log(FAMFS_MSG_DEBUG, "%s: cannot set read-ahead to %u KiB: %s", path, kb,
+		       strerror(errno));
+		if (f)
+			fclose(f);
+		return;
+	}
+	fm_log(FAMFS_MSG_INFO, "%s: read-ahead %u KiB", mp, kb);
+}
+
+static inline void fm_after_init(struct fm_data *fm)
+{
+	if (__atomic_load_n(&fm->ra_pending, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&fm->ra_pending, false, __ATOMIC_ACQ_REL))
+		fm_set_read_ahead(fm->opts->mountpoint, fm->opts->read_ahead_kb);
+}
+
 static void fm_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fm_data *fm = userdata;
@@ -285,6 +329,7 @@ static void fm_init(void *userdata, struct fuse_conn_info *conn)
 	/* Data changes of other hosts are announced through notify_inval_inode. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
+	fm->ra_pending = fm->opts->read_ahead_kb > 0;
 	fm_log(FAMFS_MSG_INFO, "%s: FUSE protocol %u.%u, max write %u", fm->opts->mountpoint,
 	       conn->proto_major, conn->proto_minor, conn->max_write);
 }
@@ -296,6 +341,7 @@ static void fm_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct famfs_inode *d, *c;
 	int rc = 0;
 
+	fm_after_init(fm);
 	famfs_fs_rdlock(fm->fs);
 	d = famfs_ns_get(famfs_fs_ns(fm->fs), parent);
 	if (!d)
@@ -336,6 +382,7 @@ static void fm_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct famfs_inode *i;
 	struct stat st;
 
+	fm_after_init(fm);
 	famfs_fs_rdlock(fm->fs);
 	i = fm_inode(fm, ino, fi ? (const struct fm_file *)(uintptr_t)fi->fh : NULL);
 	if (i)
@@ -1273,6 +1320,7 @@ static void *fm_follower(void *arg)
 }
 
 /* ------------------------------------------------------------------ the session */
+
 
 /* "-o" options for libfuse and the kernel mount. */
 static int fm_fuse_args(const struct fm_opts *o, struct fuse_args *args)

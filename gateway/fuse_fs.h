@@ -51,6 +51,7 @@ struct fm_opts {
 	bool invalidate_reads;    /* evict a range from the CPU cache before reading it */
 	unsigned int follow_ms;   /* log follow interval */
 	double timeout;           /* entry and attribute timeout given to the kernel (s) */
+	unsigned int read_ahead_kb; /* the mount's read-ahead (0: the kernel's default) */
 	const char *fuse_opts;    /* extra -o options for libfuse/the kernel, or NULL */
 	void (*on_ready)(void *arg); /* called once the mount is up (detach), or NULL */
 	void *ready_arg;

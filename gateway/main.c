@@ -98,7 +98,7 @@ static const struct gw_cmd commands[] = {
 	  "  Exit status 0 when the gateway runs, 3 when it does not.\n" },
 	{ "mount", cmd_mount, "mount famfs with FUSE on a host attached to the memory",
 	  "mount [-f] [-r] [-o OPTS] [--follow-ms N] [--timeout SECS] [--kernel-cache]\n"
-	  "      [--invalidate-reads] [--log FILE] [DEVICE] MOUNTPOINT\n"
+	  "      [--invalidate-reads] [--read-ahead KB] [--log FILE] [DEVICE] MOUNTPOINT\n"
 	  "  Serve the famfs on DEVICE (or -d) at MOUNTPOINT through /dev/fuse, straight from\n"
 	  "  the mapped memory. On the famfs master the mount is read-write (create, mkdir,\n"
 	  "  write, remove, rename, truncate, chmod, chown); on any other host read-only.\n"
@@ -112,6 +112,7 @@ static const struct gw_cmd commands[] = {
 	  "                     unchanged (default: dropped at every open, like NFS)\n"
 	  "  --invalidate-reads evict each range from the CPU cache before reading it\n"
 	  "                     (memory that other hosts write without coherence)\n"
+	  "  --read-ahead KB    the mount's kernel read-ahead (default 1024; 0 = kernel's)\n"
 	  "  --log FILE         messages to FILE (default: stderr in the foreground, else\n"
 	  "                     syslog)\n"
 	  "  SIGTERM, SIGINT or 'famfs-gw umount MOUNTPOINT' unmount and stop the daemon.\n" },

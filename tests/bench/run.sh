@@ -6,6 +6,7 @@
 #   * files created per second through 'famfs-gw creat --from' (one run, one lock)
 #   * time to replay a full 8 MiB log (15420 entries)
 #   * the FAMFS FSAL against the packaged FSAL_VFS over NFS (nfs_bench.sh)
+#   * sequential write/read through a famfs-gw FUSE mount against the mapping (fuse_bench.sh)
 # Each is compared with upstream famfs's measured 90-120 ms per created file.
 set -euo pipefail
 
@@ -37,6 +38,13 @@ t0=$(date +%s.%N)
 "$gw" -d "$tmp/cli.img" info > /dev/null
 t1=$(date +%s.%N)
 python3 -c 'import sys; print("famfs-gw info on a %d-entry log (process start + replay): %.1f ms" % (int(sys.argv[1]), (float(sys.argv[3]) - float(sys.argv[2])) * 1e3))' "$n" "$t0" "$t1"
+
+# The FUSE mount against the mapping, side by side (needs /dev/fuse: root).
+if [ "$(id -u)" -eq 0 ] && [ -c /dev/fuse ]; then
+	"$(dirname "${BASH_SOURCE[0]}")/fuse_bench.sh" "$build" 1024
+else
+	echo "fuse bench: skipped (needs root and /dev/fuse)"
+fi
 
 # The gateway against FSAL_VFS, side by side (needs root for its tmpfs).
 if [ "$(id -u)" -eq 0 ]; then
