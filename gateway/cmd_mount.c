@@ -31,9 +31,9 @@
 
 /* Where the daemon's messages go; set before any thread starts. */
 static struct {
-	FILE *file;     /* --log FILE */
-	bool syslog;    /* detached without --log */
-	bool detached;  /* stderr is gone */
+	FILE *file;    /* --log FILE */
+	bool syslog;   /* detached without --log */
+	bool detached; /* stderr is gone */
 	int verbose;
 } mlog;
 
@@ -51,7 +51,7 @@ void gw_mount_log(enum famfs_msg_level level, const char *fmt, ...)
 	va_end(ap);
 	if (!mlog.detached && (level <= FAMFS_MSG_WARNING || !mlog.file))
 		fprintf(stderr, "famfs-gw: mount: %s%s\n",
-			level == FAMFS_MSG_ERR	       ? "error: "
+			level == FAMFS_MSG_ERR	     ? "error: "
 			: level == FAMFS_MSG_WARNING ? "warning: "
 						     : "",
 			msg);
@@ -65,7 +65,7 @@ void gw_mount_log(enum famfs_msg_level level, const char *fmt, ...)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		fprintf(mlog.file, "%s.%03ld famfs-gw[%d]: %s%s\n", when, ts.tv_nsec / 1000000,
 			(int)getpid(),
-			level == FAMFS_MSG_ERR	       ? "error: "
+			level == FAMFS_MSG_ERR	     ? "error: "
 			: level == FAMFS_MSG_WARNING ? "warning: "
 						     : "",
 			msg);
@@ -108,7 +108,7 @@ static int mount_pid_path(const char *mp, char *buf, size_t len)
 }
 
 struct mount_ready {
-	int fd;          /* the pipe to the waiting parent, or -1 */
+	int fd;		 /* the pipe to the waiting parent, or -1 */
 	const char *log; /* --log FILE */
 };
 
@@ -162,18 +162,17 @@ static int mount_wait_child(pid_t child, int fd, const char *mp)
 int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "follow-ms", required_argument, NULL, 'F' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "kernel-cache", no_argument, NULL, 'k' },
-		{ "invalidate-reads", no_argument, NULL, 'i' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "read-ahead", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
+	    {"follow-ms", required_argument, NULL, 'F'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"kernel-cache", no_argument, NULL, 'k'},
+	    {"invalidate-reads", no_argument, NULL, 'i'},
+	    {"log", required_argument, NULL, 'l'},
+	    {"read-ahead", required_argument, NULL, 'a'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct famfs_fs_opts fo = { .system_uuid = ctx->system_uuid,
-				    .dev_offset = ctx->dev_offset };
-	struct fm_opts o = { .follow_ms = 1000, .timeout = 1.0, .read_ahead_kb = 1024 };
-	struct mount_ready ready = { .fd = -1 };
+	struct famfs_fs_opts fo = {.system_uuid = ctx->system_uuid, .dev_offset = ctx->dev_offset};
+	struct fm_opts o = {.follow_ms = 1000, .timeout = 1.0, .read_ahead_kb = 1024};
+	struct mount_ready ready = {.fd = -1};
 	char mp[PATH_MAX], pidf[PATH_MAX], devpath[PATH_MAX], *end;
 	bool foreground = false, force_ro = false;
 	struct famfs_fs *fs = NULL;
@@ -390,8 +389,8 @@ static bool pid_alive(pid_t pid)
 int cmd_umount(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+	    {"timeout", required_argument, NULL, 't'},
+	    {NULL, 0, NULL, 0},
 	};
 	char mp[PATH_MAX], pidf[PATH_MAX];
 	double timeout = 10.0, waited = 0;
@@ -406,7 +405,8 @@ int cmd_umount(int argc, char **argv, struct gw_ctx *ctx)
 		case 't':
 			timeout = strtod(optarg, &end);
 			if (*end || !(timeout >= 0 && timeout <= 3600)) {
-				gw_error("umount", "--timeout '%s': give 0 to 3600 seconds", optarg);
+				gw_error("umount", "--timeout '%s': give 0 to 3600 seconds",
+					 optarg);
 				return GW_EXIT_USAGE;
 			}
 			break;
@@ -422,8 +422,7 @@ int cmd_umount(int argc, char **argv, struct gw_ctx *ctx)
 	}
 	rc = is_famfs_mount(mp);
 	if (rc <= 0) {
-		gw_error("umount", "%s: %s", mp,
-			 rc == 0 ? "not a famfs mount" : "not mounted");
+		gw_error("umount", "%s: %s", mp, rc == 0 ? "not a famfs mount" : "not mounted");
 		return GW_EXIT_FAIL;
 	}
 	if (mount_pid_path(mp, pidf, sizeof(pidf)) == 0 && (f = fopen(pidf, "r"))) {
@@ -456,7 +455,7 @@ int cmd_umount(int argc, char **argv, struct gw_ctx *ctx)
 	}
 	/* The daemon sees the end of its session and exits; wait for it. */
 	while (pid && pid_alive(pid) && waited < timeout) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		struct timespec ts = {0, 20 * 1000 * 1000};
 
 		nanosleep(&ts, NULL);
 		waited += 0.02;

@@ -42,21 +42,21 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t), "fuse_ino_t must hold a f
 /** An inode the kernel knows. All fields are protected by fm_data.lock. */
 struct fm_node {
 	uint64_t ino;
-	uint64_t nlookup;                /* lookups not yet forgotten */
-	uint64_t parent;                 /* directory of the last lookup */
-	char name[FAMFS_MAX_PATHLEN];    /* name of the last lookup */
+	uint64_t nlookup;	      /* lookups not yet forgotten */
+	uint64_t parent;	      /* directory of the last lookup */
+	char name[FAMFS_MAX_PATHLEN]; /* name of the last lookup */
 	bool is_dir;
-	struct famfs_omf_fmap fmap;      /* the map resolved at lookup (files) */
-	uint64_t size;                   /* the size that went with it */
-	uint32_t opens;                  /* open files of this inode */
-	struct famfs_inode *pinned;      /* the inode they pinned (while opens > 0) */
-	struct fm_node *next;            /* hash chain */
+	struct famfs_omf_fmap fmap; /* the map resolved at lookup (files) */
+	uint64_t size;		    /* the size that went with it */
+	uint32_t opens;		    /* open files of this inode */
+	struct famfs_inode *pinned; /* the inode they pinned (while opens > 0) */
+	struct fm_node *next;	    /* hash chain */
 };
 
 /** An open file (fi->fh). */
 struct fm_file {
 	uint64_t ino;
-	struct famfs_inode *pinned;      /* held with famfs_fs_pin until release */
+	struct famfs_inode *pinned; /* held with famfs_fs_pin until release */
 };
 
 /** An open directory (fi->fh): the entries as of opendir, sorted by inode number. */
@@ -82,7 +82,7 @@ struct fm_data {
 	struct fuse_session *se;
 	const struct fm_opts *opts;
 
-	pthread_mutex_t lock;            /* nodes and changes */
+	pthread_mutex_t lock; /* nodes and changes */
 	struct fm_node **nodes;
 	size_t nbuckets;
 	size_t nnodes;
@@ -91,17 +91,17 @@ struct fm_data {
 	bool reset;
 
 	pthread_t follower;
-	pthread_cond_t cond;             /* wakes the follower (stop) */
+	pthread_cond_t cond; /* wakes the follower (stop) */
 	bool stop;
 	bool follower_running;
-	bool ra_pending;                 /* set the read-ahead at the first request */
-	uint64_t notified;               /* notifications sent (statistics) */
+	bool ra_pending;   /* set the read-ahead at the first request */
+	uint64_t notified; /* notifications sent (statistics) */
 };
 
 static pthread_key_t fm_buf_key;
 
 static void fm_log(enum famfs_msg_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void fm_log(enum famfs_msg_level level, const char *fmt, ...)
 {
@@ -403,8 +403,7 @@ static int fm_writable(struct fm_data *fm)
 }
 
 /* The relpath of @name in directory @dir (its inode number) into @buf. */
-static int fm_child_path(struct fm_data *fm, uint64_t dir, const char *name, char *buf,
-			 size_t len)
+static int fm_child_path(struct fm_data *fm, uint64_t dir, const char *name, char *buf, size_t len)
 {
 	char dpath[FAMFS_RELPATH_MAX + 1];
 	struct famfs_inode *d;
@@ -509,9 +508,9 @@ out:
 		fuse_reply_attr(req, &st, fm->opts->timeout);
 }
 
-/* Reply an entry for the object just made at @rel (found again in this view). */
-static int fm_made(fuse_req_t req, struct fm_data *fm, fuse_ino_t parent, const char *name,
-		   uint64_t ino, struct fuse_entry_param *e)
+/* The entry of object @ino just made as @name in @parent (found again in this view). */
+static int fm_made(struct fm_data *fm, fuse_ino_t parent, const char *name, uint64_t ino,
+		   struct fuse_entry_param *e)
 {
 	struct famfs_inode *i;
 	int rc;
@@ -525,17 +524,21 @@ static int fm_made(fuse_req_t req, struct fm_data *fm, fuse_ino_t parent, const 
 		rc = -ENOENT; /* removed by a racing operation */
 	}
 	famfs_fs_rdunlock(fm->fs);
-	(void)req;
 	return rc;
 }
 
-static void fm_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+/*
+ * mkdir, and mknod of a regular file: one MKDIR or (empty) create entry, then the entry
+ * reply for the new object.
+ */
+static void fm_make(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, bool dir)
 {
 	struct fm_data *fm = fm_of(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char rel[FAMFS_RELPATH_MAX + 1];
 	struct fuse_entry_param e;
 	struct famfs_inode *out = NULL;
+	mode_t perm = mode & 07777 & ~ctx->umask;
 	uint64_t ino = 0;
 	int rc = fm_writable(fm);
 
@@ -544,18 +547,23 @@ static void fm_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (!rc)
 		rc = famfs_fs_lock(fm->fs);
 	if (!rc) {
-		rc = famfs_fs_mkdir(fm->fs, rel, mode & 07777 & ~ctx->umask, ctx->uid, ctx->gid,
-				    &out);
+		rc = dir ? famfs_fs_mkdir(fm->fs, rel, perm, ctx->uid, ctx->gid, &out)
+			 : famfs_fs_create(fm->fs, rel, 0, perm, ctx->uid, ctx->gid, NULL, &out);
 		if (!rc)
 			ino = out->ino;
 		famfs_fs_unlock(fm->fs);
 	}
 	if (!rc)
-		rc = fm_made(req, fm, parent, name, ino, &e);
+		rc = fm_made(fm, parent, name, ino, &e);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_entry(req, &e);
+}
+
+static void fm_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	fm_make(req, parent, name, mode, true);
 }
 
 /* unlink and rmdir: @want_dir says which kind the name must be. */
@@ -643,39 +651,15 @@ static void fm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	fuse_reply_err(req, EPERM);
 }
 
-static void fm_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		     dev_t rdev)
+static void fm_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	struct fm_data *fm = fm_of(req);
-	char rel[FAMFS_RELPATH_MAX + 1];
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct fuse_entry_param e;
-	struct famfs_inode *out = NULL;
-	uint64_t ino = 0;
-	int rc = fm_writable(fm);
-
 	(void)rdev;
-	if (!rc && !S_ISREG(mode)) {
+	if (!S_ISREG(mode)) {
 		fm_log(FAMFS_MSG_INFO, "mknod %s: famfs holds only files and directories", name);
-		rc = -EPERM;
+		fuse_reply_err(req, fm_writable(fm_of(req)) ? EROFS : EPERM);
+		return;
 	}
-	if (!rc)
-		rc = fm_child_path(fm, parent, name, rel, sizeof(rel));
-	if (!rc)
-		rc = famfs_fs_lock(fm->fs);
-	if (!rc) {
-		rc = famfs_fs_create(fm->fs, rel, 0, mode & 07777 & ~ctx->umask, ctx->uid,
-				     ctx->gid, NULL, &out);
-		if (!rc)
-			ino = out->ino;
-		famfs_fs_unlock(fm->fs);
-	}
-	if (!rc)
-		rc = fm_made(req, fm, parent, name, ino, &e);
-	if (rc)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_entry(req, &e);
+	fm_make(req, parent, name, mode, false);
 }
 
 /* ------------------------------------------------------------------ open files */
@@ -801,14 +785,14 @@ static void fm_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	else if (c && (fi->flags & O_TRUNC) && c->size)
 		rc = famfs_fs_resize(fm->fs, c, 0);
 	else if (!c) {
-		rc = famfs_fs_create(fm->fs, rel, 0, mode & 07777 & ~ctx->umask, ctx->uid,
-				     ctx->gid, NULL, &out);
+		rc = famfs_fs_create(fm->fs, rel, 0, mode & 07777 & ~ctx->umask, ctx->uid, ctx->gid,
+				     NULL, &out);
 		if (!rc)
 			ino = out->ino;
 	}
 	famfs_fs_unlock(fm->fs);
 	if (!rc)
-		rc = fm_made(req, fm, parent, name, ino, &e);
+		rc = fm_made(fm, parent, name, ino, &e);
 	if (!rc) {
 		rc = fm_open_ino(fm, ino, fi);
 		if (rc)
@@ -992,7 +976,8 @@ static int fm_dir_load(struct fm_data *fm, struct fm_dir *dh)
 		dh->ents = malloc((d->nchildren + 1) * sizeof(*dh->ents));
 		if (!dh->ents)
 			rc = -ENOMEM;
-		famfs_ns_foreach_child(d, c) {
+		famfs_ns_foreach_child(d, c)
+		{
 			if (!dh->ents || k >= d->nchildren)
 				break;
 			dh->ents[k].ino = c->ino;
@@ -1144,30 +1129,30 @@ static void fm_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 static const struct fuse_lowlevel_ops fm_ops = {
-	.init = fm_init,
-	.lookup = fm_lookup,
-	.forget = fm_forget,
-	.forget_multi = fm_forget_multi,
-	.getattr = fm_getattr,
-	.setattr = fm_setattr,
-	.mkdir = fm_mkdir,
-	.mknod = fm_mknod,
-	.unlink = fm_unlink,
-	.rmdir = fm_rmdir,
-	.rename = fm_rename,
-	.symlink = fm_symlink,
-	.link = fm_link,
-	.create = fm_create,
-	.open = fm_open,
-	.read = fm_read,
-	.write = fm_write,
-	.flush = fm_flush,
-	.fsync = fm_fsync,
-	.release = fm_release,
-	.opendir = fm_opendir,
-	.readdir = fm_readdir,
-	.releasedir = fm_releasedir,
-	.statfs = fm_statfs,
+    .init = fm_init,
+    .lookup = fm_lookup,
+    .forget = fm_forget,
+    .forget_multi = fm_forget_multi,
+    .getattr = fm_getattr,
+    .setattr = fm_setattr,
+    .mkdir = fm_mkdir,
+    .mknod = fm_mknod,
+    .unlink = fm_unlink,
+    .rmdir = fm_rmdir,
+    .rename = fm_rename,
+    .symlink = fm_symlink,
+    .link = fm_link,
+    .create = fm_create,
+    .open = fm_open,
+    .read = fm_read,
+    .write = fm_write,
+    .flush = fm_flush,
+    .fsync = fm_fsync,
+    .release = fm_release,
+    .opendir = fm_opendir,
+    .readdir = fm_readdir,
+    .releasedir = fm_releasedir,
+    .statfs = fm_statfs,
 };
 
 /* ------------------------------------------------------------------ the log follower */
@@ -1192,15 +1177,15 @@ static void fm_change(void *arg, uint64_t ino, uint64_t parent, unsigned int wha
 			fm->changes = c;
 			fm->capchanges = cap;
 		}
-		fm->changes[fm->nchanges++] = (struct fm_change){ ino, parent, what };
+		fm->changes[fm->nchanges++] = (struct fm_change){ino, parent, what};
 	}
 out:
 	pthread_mutex_unlock(&fm->lock);
 }
 
 struct fm_inval {
-	uint64_t ino;     /* inode to invalidate (attributes and cached pages) */
-	uint64_t parent;  /* with a name: the dentry (parent, name) to drop */
+	uint64_t ino;	 /* inode to invalidate (attributes and cached pages) */
+	uint64_t parent; /* with a name: the dentry (parent, name) to drop */
 	char name[FAMFS_MAX_PATHLEN];
 };
 
@@ -1321,7 +1306,6 @@ static void *fm_follower(void *arg)
 
 /* ------------------------------------------------------------------ the session */
 
-
 /* "-o" options for libfuse and the kernel mount. */
 static int fm_fuse_args(const struct fm_opts *o, struct fuse_args *args)
 {
@@ -1373,8 +1357,10 @@ int fm_serve(struct famfs_fs *fs, const struct fm_opts *opts)
 		goto out_session;
 	}
 	if (fuse_session_mount(fm.se, opts->mountpoint)) {
-		fm_log(FAMFS_MSG_ERR, "%s: cannot mount (is /dev/fuse there, and the mount point "
-				      "an existing directory?)", opts->mountpoint);
+		fm_log(FAMFS_MSG_ERR,
+		       "%s: cannot mount (is /dev/fuse there, and the mount point "
+		       "an existing directory?)",
+		       opts->mountpoint);
 		rc = -EIO;
 		goto out_signals;
 	}

@@ -44,15 +44,15 @@
 
 /** What `famfs-gw mount` asks of the daemon. */
 struct fm_opts {
-	const char *device;       /* for the messages and fsname= */
+	const char *device; /* for the messages and fsname= */
 	const char *mountpoint;
-	bool readonly;            /* -r, or this host is not the master */
-	bool kernel_cache;        /* keep cached pages across opens when the map is unchanged */
-	bool invalidate_reads;    /* evict a range from the CPU cache before reading it */
-	unsigned int follow_ms;   /* log follow interval */
-	double timeout;           /* entry and attribute timeout given to the kernel (s) */
-	unsigned int read_ahead_kb; /* the mount's read-ahead (0: the kernel's default) */
-	const char *fuse_opts;    /* extra -o options for libfuse/the kernel, or NULL */
+	bool readonly;		     /* -r, or this host is not the master */
+	bool kernel_cache;	     /* keep cached pages across opens when the map is unchanged */
+	bool invalidate_reads;	     /* evict a range from the CPU cache before reading it */
+	unsigned int follow_ms;	     /* log follow interval */
+	double timeout;		     /* entry and attribute timeout given to the kernel (s) */
+	unsigned int read_ahead_kb;  /* the mount's read-ahead (0: the kernel's default) */
+	const char *fuse_opts;	     /* extra -o options for libfuse/the kernel, or NULL */
 	void (*on_ready)(void *arg); /* called once the mount is up (detach), or NULL */
 	void *ready_arg;
 };

@@ -83,8 +83,9 @@ static double fuse_pass(const char *path, char *buf, uint64_t len, bool write)
 	for (off = 0; off < len; off += CHUNK) {
 		n = write ? pwrite(fd, buf, CHUNK, (off_t)off) : pread(fd, buf, CHUNK, (off_t)off);
 		if (n != CHUNK) {
-			fprintf(stderr, "fuse_bench: fuse %s at %llu: %s\n", write ? "write" : "read",
-				(unsigned long long)off, n < 0 ? strerror(errno) : "short");
+			fprintf(stderr, "fuse_bench: fuse %s at %llu: %s\n",
+				write ? "write" : "read", (unsigned long long)off,
+				n < 0 ? strerror(errno) : "short");
 			close(fd);
 			return -1;
 		}
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 3 ? strtoul(argv[3], NULL, 0) : 1024;
 	int reps = argc > 4 ? atoi(argv[4]) : 3, r, fd;
-	struct famfs_fs_opts fo = { 0 };
+	struct famfs_fs_opts fo = {0};
 	double dw[16], dr[16], fw[16], fr[16], a, b, c, d;
 	struct famfs_inode *ino;
 	struct famfs_fs *fs;
@@ -119,8 +120,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fuse_bench: cannot open famfs on %s\n", argv[1]);
 		return 1;
 	}
-	if (famfs_fs_lock(fs) ||
-	    famfs_fs_create(fs, "bench-direct", len, 0644, 0, 0, NULL, &ino)) {
+	if (famfs_fs_lock(fs) || famfs_fs_create(fs, "bench-direct", len, 0644, 0, 0, NULL, &ino)) {
 		fprintf(stderr, "fuse_bench: cannot create bench-direct (master? space?)\n");
 		return 1;
 	}
@@ -141,8 +141,10 @@ int main(int argc, char **argv)
 		fr[r] = fuse_pass(path, buf, len, false);
 		if (dw[r] < 0 || dr[r] < 0 || fw[r] < 0 || fr[r] < 0)
 			return 1;
-		fprintf(stderr, "fuse_bench: pass %d: direct write %.0f read %.0f, FUSE write %.0f "
-				"read %.0f MiB/s\n", r + 1, dw[r], dr[r], fw[r], fr[r]);
+		fprintf(stderr,
+			"fuse_bench: pass %d: direct write %.0f read %.0f, FUSE write %.0f "
+			"read %.0f MiB/s\n",
+			r + 1, dw[r], dr[r], fw[r], fr[r]);
 	}
 	a = median(dw, reps);
 	b = median(fw, reps);
