@@ -23,6 +23,8 @@ readonly PACKAGES=(
 	rpcbind
 	# the kernel NFS client test boots a QEMU guest (TCG)
 	qemu-system-x86
+	# the devdax QEMU test: the guest's /dev/dax0.0 is made with the host's ndctl
+	ndctl daxctl
 	# NFS server and the headers/libraries its FSAL SDK needs
 	nfs-ganesha nfs-ganesha-vfs libntirpc-dev liburcu-dev libkrb5-dev
 	libdbus-1-dev libacl1-dev

@@ -10,8 +10,13 @@
 #   busybox        the static busybox (the whole guest userland; also builds the cpio)
 #   kver           the kernel release (uname -r)
 #   modules/       the modules for virtio-net and the NFSv4 client, with load-order
-#                  (insmod order, dependencies first; see mod-deps.py)
-# Idempotent and cached: a complete directory is used as it is. When the package lists
+#                  (insmod order, dependencies first; see mod-deps.py), and those of
+#                  each extra set in load-order.SET (the guest's /init loads a set
+#                  when the kernel command line says lab.modules=SET[,SET]):
+#                    devdax  NVDIMM (ACPI NFIT) pmem as devdax (/dev/daxX.Y) and FUSE
+# Idempotent and cached: a complete directory (its 'done' file names the module sets
+# it was made with) is used as it is; one made with other sets is made again from the
+# cached .debs. When the package lists
 # cannot name the kernel package (offline, no 'apt-get update' yet), the newest cached
 # directory is used; failing that, root runs 'apt-get update' once.
 # Prints the guest directory as its last line. Concurrent callers serialise on a lock.
@@ -23,8 +28,21 @@ mkdir -p "$cache/debs"
 exec 9> "$cache/.lock"
 flock 9
 
-# The modules the guest loads (their dependencies are added by mod-deps.py).
+# The modules the guest loads (their dependencies are added by mod-deps.py): always,
+# and per extra set.
 MODULES="virtio_pci virtio_net nfsv4"
+DEVDAX_MODULES="nfit nd_pmem dax_pmem device_dax fuse"
+SETS="devdax"
+set_modules() { # SET: its modules
+	case $1 in
+	devdax) echo "$DEVDAX_MODULES" ;;
+	esac
+}
+spec="modules: $MODULES"
+for s in $SETS; do
+	spec="$spec; $s: $(set_modules "$s")"
+done
+complete() { [ -f "$1/done" ] && [ "$(cat "$1/done")" = "$spec" ]; }
 
 kernel_pkg() {
 	apt-cache depends linux-image-amd64 2> /dev/null |
@@ -33,7 +51,7 @@ kernel_pkg() {
 kpkg=$(kernel_pkg)
 if [ -z "$kpkg" ]; then
 	newest=$(ls -dt "$cache"/guest-*/ 2> /dev/null | head -1)
-	if [ -n "$newest" ] && [ -f "$newest/done" ]; then
+	if [ -n "$newest" ] && complete "$newest"; then
 		echo "fetch-guest: package lists unavailable, using the cached ${newest%/}" >&2
 		echo "${newest%/}"
 		exit 0
@@ -45,7 +63,7 @@ if [ -z "$kpkg" ]; then
 	[ -n "$kpkg" ] || { echo "fetch-guest: cannot find the kernel package (apt-cache depends linux-image-amd64)" >&2; exit 1; }
 fi
 guest=$cache/guest-$kpkg
-if [ -f "$guest/done" ]; then
+if complete "$guest"; then
 	echo "$guest"
 	exit 0
 fi
@@ -80,21 +98,40 @@ kv=$(ls "$guest.tmp/x/k/lib/modules")
 cp "$guest.tmp/x/b/bin/busybox" "$guest.tmp/busybox"
 python3 "$here/extract-vmlinux.py" "$guest.tmp/x/k/boot/vmlinuz-$kv" "$guest.tmp/vmlinux" >&2
 mdir=$guest.tmp/x/k/lib/modules/$kv
-python3 "$here/mod-deps.py" "$mdir" $MODULES > "$guest.tmp/deps"
 n=0
-while read -r rel; do
-	n=$((n + 1))
-	name=$(printf '%02d-%s' "$n" "$(basename "$rel")")
-	case $rel in
-	*.xz) xz -dc "$mdir/$rel" > "$guest.tmp/modules/${name%.xz}"; name=${name%.xz} ;;
-	*.gz) gzip -dc "$mdir/$rel" > "$guest.tmp/modules/${name%.gz}"; name=${name%.gz} ;;
-	*) cp "$mdir/$rel" "$guest.tmp/modules/$name" ;;
-	esac
-	echo "$name" >> "$guest.tmp/modules/load-order"
-done < "$guest.tmp/deps"
+add() { # LIST ORDER [SKIP]: write ORDER, the modules of LIST that SKIP does not name;
+	# each file is copied once (copied: "path name" pairs)
+	local rel name
+	: > "$2"
+	while read -r rel; do
+		[ -n "${3:-}" ] && grep -qxF "$rel" "$3" && continue
+		name=$(awk -v r="$rel" '$1 == r {print $2}' "$guest.tmp/copied")
+		if [ -z "$name" ]; then
+			n=$((n + 1))
+			name=$(printf '%02d-%s' "$n" "$(basename "$rel")")
+			name=${name%.xz}
+			name=${name%.gz}
+			case $rel in
+			*.xz) xz -dc "$mdir/$rel" > "$guest.tmp/modules/$name" ;;
+			*.gz) gzip -dc "$mdir/$rel" > "$guest.tmp/modules/$name" ;;
+			*) cp "$mdir/$rel" "$guest.tmp/modules/$name" ;;
+			esac
+			echo "$rel $name" >> "$guest.tmp/copied"
+		fi
+		echo "$name" >> "$2"
+	done < "$1"
+}
+: > "$guest.tmp/copied"
+python3 "$here/mod-deps.py" "$mdir" $MODULES > "$guest.tmp/base"
+add "$guest.tmp/base" "$guest.tmp/modules/load-order"
+for s in $SETS; do
+	# shellcheck disable=SC2046,SC2086 # lists of module names
+	python3 "$here/mod-deps.py" "$mdir" $MODULES $(set_modules "$s") > "$guest.tmp/deps"
+	add "$guest.tmp/deps" "$guest.tmp/modules/load-order.$s" "$guest.tmp/base"
+done
 echo "$kv" > "$guest.tmp/kver"
-rm -rf "$guest.tmp/x" "$guest.tmp/deps"
-touch "$guest.tmp/done"
+rm -rf "$guest.tmp/x" "$guest.tmp/base" "$guest.tmp/deps" "$guest.tmp/copied"
+echo "$spec" > "$guest.tmp/done"
 mv "$guest.tmp" "$guest"
 trap - EXIT
 echo "fetch-guest: $kpkg ($kv), busybox, $n modules in $guest" >&2

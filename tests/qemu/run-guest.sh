@@ -11,6 +11,13 @@
 # gives a shell (quit with 'poweroff -f', or Ctrl-A x).
 # Environment: MEM (default 512M), SMP (default 1: with 2 host cores a second vCPU
 # competes with QEMU's network thread and the NFS server), DRYRUN=1 prints the command.
+# PMEM_FILE=FILE gives the guest a label-less NVDIMM (ACPI NFIT) whose memory is FILE,
+# mapped shared (memory-backend-file,share=on): what the guest writes there is in FILE,
+# and what the host writes into FILE the guest sees. PMEM_SIZE (default: FILE's size,
+# 1G when FILE is missing or empty; a multiple of 2M, at least 1G here) is the NVDIMM's
+# size; FILE must be empty or exactly that long (QEMU's rule). In the guest,
+# lab.modules=devdax loads the drivers; 'ndctl create-namespace -f -e namespace0.0
+# --mode=devdax --align=2M' then makes /dev/dax0.0 (kept in FILE across boots).
 #
 # The guest reaches the host's 127.0.0.1:PORT as 10.0.2.2:PORT; nothing on the host
 # is reachable from outside (no host forwards). KVM is not used: TCG works everywhere.
@@ -19,9 +26,24 @@ set -euo pipefail
 guest=$1
 initrd=$2
 shift 2
+machine=q35,accel=tcg
+mem=${MEM:-512M}
+pmem=()
+if [ -n "${PMEM_FILE:-}" ]; then
+	size=${PMEM_SIZE:-}
+	if [ -z "$size" ]; then
+		size=$(stat -c %s "$PMEM_FILE" 2> /dev/null || echo 0)
+		[ "$size" != 0 ] || size=1G
+	fi
+	machine=$machine,nvdimm=on
+	mem=$mem,slots=4,maxmem=64G
+	# shellcheck disable=SC2054 # the commas are inside QEMU options
+	pmem=(-object "memory-backend-file,id=pm0,share=on,mem-path=$PMEM_FILE,size=$size,align=2M"
+		-device nvdimm,id=nv0,memdev=pm0)
+fi
 # shellcheck disable=SC2054 # the commas are inside QEMU options
-cmd=(qemu-system-x86_64 -name famfs-test-guest -machine q35,accel=tcg -cpu max
-	-smp "${SMP:-1}" -m "${MEM:-512M}"
+cmd=(qemu-system-x86_64 -name famfs-test-guest -machine "$machine" -cpu max
+	-smp "${SMP:-1}" -m "$mem" "${pmem[@]}"
 	-kernel "$guest/vmlinux" -initrd "$initrd"
 	-append "console=ttyS0 panic=-1 quiet $*"
 	-nographic -no-reboot -serial mon:stdio -display none -vga none
