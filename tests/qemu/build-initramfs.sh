@@ -6,8 +6,9 @@
 #
 # GUEST_DIR is what fetch-guest.sh made (busybox, modules/). The archive holds busybox
 # with a link per applet, the modules with their load orders, tests/qemu/init as /init
-# and tests/qemu/guest/*.sh under /guest. The cpio is written by the static busybox
-# itself, so the host needs no cpio. Takes well under a second.
+# and tests/qemu/guest/*.sh under /guest: the scripts lab.run= names and the ones they
+# source (lib.sh, devdax-lib.sh: never run by themselves). The cpio is written by the
+# static busybox itself, so the host needs no cpio. Takes well under a second.
 # Each HOST_BINARY (e.g. famfs-gw, /usr/bin/ndctl) goes into /bin under its own name
 # (replacing a busybox applet of that name), with the shared libraries that ldd finds
 # for it at the same paths, and the dynamic loader: the guest runs the host's glibc.

@@ -43,83 +43,18 @@
 # Last line: "qemu devdax: N passed, M failed"; exit status 1 on any failure.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-GW=${FAMFS_GW:?FAMFS_GW must name the famfs-gw binary}
-[ $# -ge 1 ] || { echo "usage: devdax.sh WORK_DIR [CACHE_DIR]" >&2; exit 2; }
-GW=$(realpath "$GW")
-work=$(realpath -m "$1")
-cache=$(realpath -m "${2:-${QEMU_LAB_CACHE:-$repo/.cache/qemu-lab}}")
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+title="qemu devdax"
+summary_total=1 # every summary line follows the total time and where the logs are
+port_base=20810
 PMEM_SIZE=${DEVDAX_PMEM_SIZE:-1G}
 QEMU_LIMIT=180 # seconds per boot
 LATE_DELAY=3   # the host writes the late file this long after the guest is mounted
 GUEST_UUID=9e57d0d0-0000-4000-8000-0000000000a1
 HOST_UUID=40570000-0000-4000-8000-0000000000b2
 export FAMFS_SYSTEM_UUID=$HOST_UUID
-unset FAMFS_GW_DEVICE
 
-passes=0
-fails=0
-pass() { passes=$((passes + 1)); echo "ok   $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL $*"; }
-check() { # NAME CMD...: CMD's output goes to $work/check.out, shown when it fails
-	local name=$1
-	shift
-	if "$@" > "$work/check.out" 2>&1; then
-		pass "$name"
-	else
-		fail "$name"
-		sed 's/^/    | /' "$work/check.out" | tail -n 10
-	fi
-}
-summary() {
-	echo "   total time $(elapsed); logs in $work"
-	echo "qemu devdax: $passes passed, $fails failed"
-	[ "$fails" -eq 0 ]
-}
-t_start=$(date +%s)
-elapsed() { echo "$(($(date +%s) - t_start))s"; }
-
-qemu_pid=
-sups=()
-cleanup() {
-	local p
-	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2> /dev/null; then
-		kill -KILL "$qemu_pid" 2> /dev/null
-		wait "$qemu_pid" 2> /dev/null
-	fi
-	for p in "${sups[@]}"; do
-		stop_pid "$p"
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_pid() { # PID: SIGTERM, wait up to 20 s, then SIGKILL; true when it went on TERM
-	local i
-	kill -0 "$1" 2> /dev/null || return 0
-	kill -TERM "$1" 2> /dev/null
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$1" 2> /dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$1" 2> /dev/null
-	return 1
-}
-
-port_open() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
-free_port() { # a port P (and P+1, serve's MOUNT port) free on 127.0.0.1, in 20810-20899
-	local p i start=$(((RANDOM + $$) % 90))
-	for ((i = 0; i < 90; i++)); do
-		p=$((20810 + (start + i) % 90))
-		if ! port_open "$p" && ! port_open $((p + 1)) &&
-		   ! grep -qi ":$(printf '%04X' "$p") .* 0A " /proc/net/tcp &&
-		   ! grep -qi ":$(printf '%04X' $((p + 1))) .* 0A " /proc/net/tcp; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 need_rpcbind() { # NFSv3 (the bulk writes): ganesha registers with rpcbind
 	[ -S /run/rpcbind.sock ] && port_open 111 && return 0
 	command -v rpcbind > /dev/null && [ "$(id -u)" = 0 ] || return 1
@@ -129,129 +64,41 @@ need_rpcbind() { # NFSv3 (the bulk writes): ganesha registers with rpcbind
 }
 
 # --- 0. what the test needs -------------------------------------------------------------------
-missing=
-for tool in qemu-system-x86_64 ganesha.nfsd ndctl nfs-cat nfs-cp nfs-ls python3 apt-get dpkg-deb; do
-	command -v "$tool" > /dev/null || missing="$missing $tool"
-done
-if [ -n "$missing" ]; then
-	fail "missing on this host:$missing (scripts/setup.sh installs them)"
-	summary
-	exit 1
-fi
-if [ ! -x "$GW" ]; then
-	fail "FAMFS_GW=$GW is not an executable"
-	summary
-	exit 1
-fi
-if ! "$GW" mount --help > /dev/null 2>&1; then
-	fail "$GW has no 'mount' command ($("$GW" mount --help 2>&1 | head -n 1))"
-	summary
-	exit 1
-fi
-if ! need_rpcbind; then
-	fail "rpcbind is not running and cannot be started (NFSv3 for the host's writes)"
-	summary
-	exit 1
-fi
+need_host qemu-system-x86_64 ganesha.nfsd ndctl nfs-cat nfs-cp nfs-ls python3 apt-get dpkg-deb
+"$GW" mount --help > /dev/null 2>&1 ||
+	die "$GW has no 'mount' command ($("$GW" mount --help 2>&1 | head -n 1))"
+need_rpcbind || die "rpcbind is not running and cannot be started (NFSv3 for the host's writes)"
 mkdir -p "$work"
 rm -rf "${work:?}"/run1 "${work:?}"/run2 "$work/hostfiles" "$work"/boot?.log "$work/pmem.img"
 
 # --- the guest image --------------------------------------------------------------------------
-echo "== guest image (cache $cache)"
-if guest=$("$here/fetch-guest.sh" "$cache" | tail -n 1) && [ -f "$guest/modules/load-order.devdax" ]; then
-	pass "guest kernel $(cat "$guest/kver") and busybox from Debian's archive ($(elapsed))"
-else
-	fail "fetch the guest's kernel and busybox (apt-get download)"
-	summary
-	exit 1
-fi
+get_guest modules/load-order.devdax
 bins=("$GW" "$(command -v ndctl)")
 for b in daxctl fusermount3; do
 	command -v "$b" > /dev/null && bins+=("$(command -v "$b")")
 done
-if "$here/build-initramfs.sh" "$guest" "$work/initramfs.cpio" "${bins[@]}"; then
-	pass "initramfs built with ${bins[*]##*/} and their libraries ($(du -h "$work/initramfs.cpio" | cut -f1))"
-else
-	fail "build the initramfs"
-	summary
-	exit 1
-fi
+build_initramfs "${bins[@]}"
 pmem=$work/pmem.img
 truncate -s "$PMEM_SIZE" "$pmem"
 
 # boot_guest NAME SCRIPT [KERNEL_ARG...]: boot the guest with the NVDIMM, run
 # /guest/SCRIPT; its console in $work/NAME.log. Counts its PASS/FAIL lines and checks
 # QEMU's exit status. While it runs, once the console says "DEVDAX: mounted", the
-# function named by $on_mounted (if any) is called, once.
+# function named by $on_console (if any) is called, once.
+on_console_re='^DEVDAX: mounted'
 boot_guest() {
-	local name=$1 script=$2 log=$work/$1.log rc ticks=0 gp gf t0 hooked=
+	local name=$1 script=$2
 	shift 2
-	t0=$(date +%s)
-	PMEM_FILE=$pmem MEM=512M SMP=1 "$here/run-guest.sh" "$guest" "$work/initramfs.cpio" \
-		lab.modules=devdax lab.run="/guest/$script" lab.host="$name" lab.tag="$name" \
-		lab.uuid="$GUEST_UUID" "$@" < /dev/null > "$log" 2>&1 &
-	qemu_pid=$!
-	while kill -0 "$qemu_pid" 2> /dev/null && [ $ticks -lt $((QEMU_LIMIT * 5)) ]; do
-		if [ -n "${on_mounted:-}" ] && [ -z "$hooked" ] && grep -aq '^DEVDAX: mounted' "$log"; then
-			hooked=1
-			$on_mounted
-		fi
-		sleep 0.2
-		ticks=$((ticks + 1))
-	done
-	if kill -0 "$qemu_pid" 2> /dev/null; then
-		kill -KILL "$qemu_pid"
-		wait "$qemu_pid" 2> /dev/null
-		rc=timeout
-	else
-		wait "$qemu_pid"
-		rc=$?
-	fi
-	qemu_pid=
-	tr -d '\r' < "$log" | grep -a -E '^(PASS|FAIL|DEVDAX[A-Z_]*)[:=]' | grep -a -v -E '^DEVDAX: info: ' |
-		sed 's/^PASS: /ok   guest: /; s/^FAIL: /FAIL guest: /; s/^DEVDAX/   &/'
-	gp=$(tr -d '\r' < "$log" | grep -a -c '^PASS: ')
-	gf=$(tr -d '\r' < "$log" | grep -a -c '^FAIL: ')
-	passes=$((passes + gp))
-	fails=$((fails + gf))
-	echo "   guest ($name): $gp passed, $gf failed, QEMU exit status $rc, $(($(date +%s) - t0))s"
-	if [ "$rc" = timeout ]; then
-		fail "$name: the guest did not power off within ${QEMU_LIMIT}s (killed); console: $log"
-		tr -d '\r' < "$log" | tail -n 15 | sed 's/^/    | /'
-	elif [ $((rc & 1)) -ne 1 ] || [ $((rc >> 1)) -ne "$((gf > 100 ? 100 : gf))" ]; then
-		fail "$name: QEMU exit status $rc does not match the $gf failed guest checks; console: $log"
-		tr -d '\r' < "$log" | tail -n 15 | sed 's/^/    | /'
-	elif [ "$gp" -eq 0 ]; then
-		fail "$name: the guest reported no checks; console: $log"
-		tr -d '\r' < "$log" | tail -n 15 | sed 's/^/    | /'
-	else
-		pass "$name: the guest's exit status reached the host (QEMU exit status $rc)"
-	fi
+	PMEM_FILE=$pmem MEM=512M SMP=1 run_guest "$name" "$work/$name.log" lab.modules=devdax \
+		lab.run="/guest/$script" lab.host="$name" lab.tag="$name" lab.uuid="$GUEST_UUID" "$@"
+}
+console_lines() { # the guest's result and DEVDAX lines, but not its famfs-gw info
+	grep -a -E '^(PASS|FAIL|DEVDAX[A-Z_]*)[:=]' | grep -a -v -E '^DEVDAX: info: ' | sed 's/^DEVDAX/   &/'
 }
 console_value() { # LOG KEY: the value of the guest's KEY=value line
 	tr -d '\r' < "$1" | sed -n "s/^$2=//p" | tail -n 1
 }
 
-ganesha_log_notes() { # LOG: the warnings and errors ganesha logged (for the record)
-	local lines
-	# Not shown: ganesha 4.3's start-up noise on a host without Kerberos, RADOS or D-Bus.
-	lines=$(grep -a -E ' :(WARN|MAJ|CRIT|FATAL|ERR)[A-Z]* *:' "$1" | grep -v -E 'DBUS|dbus|RADOS|krb5|keytab|realm|principal nfs' | tail -n 25)
-	[ -n "$lines" ] && { echo "   ganesha.log warnings and errors (last 25):"; echo "$lines" | sed 's/^/    | /'; }
-	return 0
-}
-
-serve_bg() { # NAME ARGS...: famfs-gw ARGS... --background; sets sup; true when it runs
-	local name=$1
-	shift
-	sup=
-	if ! "$GW" "$@" --background > "$work/$name.out" 2> "$work/$name.err"; then
-		sed 's/^/    | /' "$work/$name.out" "$work/$name.err" | head -n 30
-		return 1
-	fi
-	sup=$(sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p' "$work/$name.out")
-	[ -n "$sup" ] && sups+=("$sup")
-	[ -n "$sup" ]
-}
 url() { # PATH [VERSION]: the NFS URL of PATH (inside the export) on $port
 	if [ "${2:-4}" = 3 ]; then
 		echo "nfs://127.0.0.1/famfs/$1?version=3&nfsport=$port&mountport=$((port + 1))"
@@ -268,9 +115,7 @@ offset=$(console_value "$log1" DEVDAX_OFFSET)
 daxsize=$(console_value "$log1" DEVDAX_SIZE)
 fsuuid=$(console_value "$log1" FS_UUID)
 if ! [[ "$offset" =~ ^[0-9]+$ ]] || [ "$offset" -eq 0 ]; then
-	fail "the guest printed no DEVDAX_OFFSET=N (got '$offset'); console: $log1"
-	summary
-	exit 1
+	die "the guest printed no DEVDAX_OFFSET=N (got '$offset'); console: $log1"
 fi
 pmem_bytes=$(stat -c %s "$pmem")
 echo "   devdax offset in pmem.img: $offset ($((offset >> 20)) MiB); dax0.0: $daxsize bytes; pmem.img: $pmem_bytes bytes"
@@ -287,12 +132,7 @@ check "famfs-gw --offset $offset info: the guest's superblock (fs uuid $fsuuid, 
 		grep -q '^role: *client' '$work/info1.out'"
 check "famfs-gw --offset 0 info: no famfs there (the offset matters)" \
 	bash -c "! '$GW' -d '$pmem' --offset 0 info"
-if "${H[@]}" fsck > "$work/fsck1.out" 2>&1; then
-	pass "famfs-gw --offset $offset fsck is clean: $(tail -n 1 "$work/fsck1.out")"
-else
-	fail "famfs-gw --offset $offset fsck"
-	sed 's/^/    | /' "$work/fsck1.out" | tail -n 20
-fi
+check_clean "famfs-gw --offset $offset fsck" "$work/fsck1.out" "${H[@]}" fsck
 tr -d '\r' < "$log1" | sed -n 's/^MD5: //p' > "$work/guest.md5"
 nfiles=$(grep -c . "$work/guest.md5")
 port=$(free_port)
@@ -300,8 +140,8 @@ if [ "$nfiles" -eq 0 ]; then
 	fail "the guest printed no MD5 lines"
 elif [ -z "$port" ]; then
 	fail "no free port in 20810-20899 on 127.0.0.1"
-elif serve_bg serve1 -d "$pmem" --offset "$offset" --system-uuid "$HOST_UUID" serve \
-		--port "$port" --run-dir "$work/run1" --protocols 4; then
+elif serve_bg "$work/serve1" "$work/run1" -d "$pmem" --offset "$offset" \
+		--system-uuid "$HOST_UUID" serve --port "$port" --run-dir "$work/run1" --protocols 4; then
 	pass "famfs-gw -d pmem.img --offset $offset serve --port $port --background (supervisor $sup)"
 	check "the gateway serves it read-only (this host is not the master)" grep -q 'read-only' "$work/serve1.out"
 	bad_nfs=
@@ -365,7 +205,7 @@ write_late() { # called by boot_guest once the guest is mounted
 }
 if [ -z "$port" ]; then
 	fail "no free port in 20810-20899 on 127.0.0.1"
-elif serve_bg serve2 serve --config "$work/gw.conf"; then
+elif serve_bg "$work/serve2" "$work/run2" serve --config "$work/gw.conf"; then
 	pass "famfs-gw serve --config gw.conf (device_offset = $offset) --background (supervisor $sup)"
 	check "the gateway serves it read-write (this host is the master)" grep -q 'master: read-write' "$work/serve2.out"
 	check "the rendered ganesha.conf has FSAL Device_Offset = $offset" \
@@ -382,21 +222,16 @@ elif serve_bg serve2 serve --config "$work/gw.conf"; then
 		[ "$(nfs-cat "$(url "host/$path")" 2> /dev/null | md5sum | cut -d' ' -f1)" = "$sum" ] || bad="$bad $path"
 	done < "$work/hostfiles/MD5SUMS"
 	check "the host reads them back over NFS (md5)${bad:+ (differ:$bad)}" [ -z "$bad" ]
-	on_mounted=write_late
+	on_console=write_late
 	boot_guest boot2 devdax-read.sh lab.offset="$offset" lab.master="$HOST_UUID" \
 		lab.late=host/late.bin lab.late_md5="$late_md5" lab.wait=60
-	on_mounted=
+	on_console=
 	check "the host wrote host/late.bin over NFS while the guest was mounted (${late_written:-never})" \
 		bash -c "[ -n '$late_written' ] && [ '$late_written' != failed ] || cat '$work/late.out'"
 	check "famfs-gw status: the gateway still runs after the guest" "$GW" status --run-dir "$work/run2"
 	check "stop the gateway (SIGTERM to the supervisor)" stop_pid "$sup"
 	ganesha_log_notes "$work/run2/ganesha.log"
-	if "${H[@]}" fsck > "$work/fsck2.out" 2>&1; then
-		pass "famfs-gw --offset $offset fsck is clean: $(tail -n 1 "$work/fsck2.out")"
-	else
-		fail "famfs-gw --offset $offset fsck"
-		sed 's/^/    | /' "$work/fsck2.out" | tail -n 20
-	fi
+	check_clean "famfs-gw --offset $offset fsck" "$work/fsck2.out" "${H[@]}" fsck
 else
 	fail "famfs-gw serve --config gw.conf (device_offset = $offset)"
 fi

@@ -33,12 +33,10 @@
 # Last line: "kernel nfs: N passed, M failed"; exit status 1 on any failure.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-GW=${FAMFS_GW:?FAMFS_GW must name the famfs-gw binary}
-[ $# -ge 1 ] || { echo "usage: kernel-nfs.sh WORK_DIR [CACHE_DIR]" >&2; exit 2; }
-GW=$(realpath "$GW")
-work=$(realpath -m "$1")
-cache=$(realpath -m "${2:-${QEMU_LAB_CACHE:-$repo/.cache/qemu-lab}}")
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+title="kernel nfs"
+port_base=20710
 VERSIONS=${KNFS_VERSIONS:-4.0,4.1,4.2}
 BIG_MIB=${KNFS_BIG_MIB:-64}
 LIMIT=${KNFS_LIMIT:-100}
@@ -47,105 +45,16 @@ nvers=$(echo "$VERSIONS" | tr ',' '\n' | grep -c .)
 # The guest's own limit per version, plus boot, making the source files and slack.
 QEMU_LIMIT=$((nvers * LIMIT + 60))
 export FAMFS_SYSTEM_UUID=5e1f7e57-0000-4000-8000-00000000c0de
-unset FAMFS_GW_DEVICE
-
-passes=0
-fails=0
-pass() { passes=$((passes + 1)); echo "ok   $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL $*"; }
-check() { # NAME CMD...: CMD's output goes to $work/check.out, shown when it fails
-	local name=$1
-	shift
-	if "$@" > "$work/check.out" 2>&1; then
-		pass "$name"
-	else
-		fail "$name"
-		sed 's/^/    | /' "$work/check.out" | tail -n 10
-	fi
-}
-summary() {
-	echo "kernel nfs: $passes passed, $fails failed"
-	[ "$fails" -eq 0 ]
-}
-t_start=$(date +%s)
-elapsed() { echo "$(($(date +%s) - t_start))s"; }
-
-qemu_pid=
-sups=()
-cleanup() {
-	local p
-	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2> /dev/null; then
-		kill -KILL "$qemu_pid" 2> /dev/null
-		wait "$qemu_pid" 2> /dev/null
-	fi
-	for p in "${sups[@]}"; do
-		stop_pid "$p"
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_pid() { # PID: SIGTERM, wait up to 20 s, then SIGKILL; true when it went on TERM
-	local i
-	kill -0 "$1" 2> /dev/null || return 0
-	kill -TERM "$1" 2> /dev/null
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$1" 2> /dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$1" 2> /dev/null
-	return 1
-}
-
-port_open() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
-free_port() { # a port P (and P+1, serve's MOUNT port) free on 127.0.0.1, in 20710-20799
-	local p i start=$(((RANDOM + $$) % 90))
-	for ((i = 0; i < 90; i++)); do
-		p=$((20710 + (start + i) % 90))
-		if ! port_open "$p" && ! port_open $((p + 1)) &&
-		   ! grep -qi ":$(printf '%04X' "$p") .* 0A " /proc/net/tcp &&
-		   ! grep -qi ":$(printf '%04X' $((p + 1))) .* 0A " /proc/net/tcp; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 
 # --- 0. what the test needs ---------------------------------------------------------------
-missing=
-for tool in qemu-system-x86_64 ganesha.nfsd python3 apt-get dpkg-deb; do
-	command -v "$tool" > /dev/null || missing="$missing $tool"
-done
-if [ -n "$missing" ]; then
-	fail "missing on this host:$missing (scripts/setup.sh installs them)"
-	summary
-	exit 1
-fi
-if [ ! -x "$GW" ]; then
-	fail "FAMFS_GW=$GW is not an executable"
-	summary
-	exit 1
-fi
+need_host qemu-system-x86_64 ganesha.nfsd python3 apt-get dpkg-deb
 mkdir -p "$work"
 rm -rf "${work:?}/famfs" "${work:?}/vfs" "$work/hostfiles"
 
 # --- 1. the guest image ----------------------------------------------------------------------
-echo "== guest image (cache $cache)"
-if guest=$("$here/fetch-guest.sh" "$cache" | tail -n 1) && [ -f "$guest/done" ]; then
-	pass "guest kernel $(cat "$guest/kver") and busybox from Debian's archive ($(elapsed))"
-else
-	fail "fetch the guest's kernel and busybox (apt-get download)"
-	summary
-	exit 1
-fi
-if "$here/build-initramfs.sh" "$guest" "$work/initramfs.cpio"; then
-	pass "initramfs built ($(du -h "$work/initramfs.cpio" | cut -f1))"
-else
-	fail "build the initramfs"
-	summary
-	exit 1
-fi
+get_guest "done"
+# shellcheck disable=SC2119 # no host binaries in this guest
+build_initramfs
 
 # The files the host puts into the export before the guest boots (read in the guest
 # with md5sum -c host/MD5SUMS).
@@ -158,45 +67,11 @@ printf 'a file in a sub-directory\n' > "$work/hostfiles/docs/readme.txt"
 # boot_guest NAME PORT PSEUDO: run the workload in a guest; its console in
 # $work/NAME/console.log; counts its PASS/FAIL lines and checks QEMU's exit status.
 boot_guest() {
-	local name=$1 port=$2 pseudo=$3 log=$work/$1/console.log rc waited=0 gp gf t0
-	t0=$(date +%s)
-	MEM=768M SMP=1 "$here/run-guest.sh" "$guest" "$work/initramfs.cpio" \
-		lab.run=/guest/nfs-workload.sh lab.host="$name" lab.port="$port" lab.pseudo="$pseudo" \
-		lab.vers="$VERSIONS" lab.tag="$name" lab.big="$BIG_MIB" lab.limit="$LIMIT" \
-		< /dev/null > "$log" 2>&1 &
-	qemu_pid=$!
-	while kill -0 "$qemu_pid" 2> /dev/null && [ $waited -lt $QEMU_LIMIT ]; do
-		sleep 1
-		waited=$((waited + 1))
-	done
-	if kill -0 "$qemu_pid" 2> /dev/null; then
-		kill -KILL "$qemu_pid"
-		wait "$qemu_pid" 2> /dev/null
-		rc=timeout
-	else
-		wait "$qemu_pid"
-		rc=$?
-	fi
-	qemu_pid=
-	tr -d '\r' < "$log" | grep -a -E '^(PASS|FAIL|WORKLOAD): ' | sed 's/^PASS: /ok   guest: /; s/^FAIL: /FAIL guest: /'
-	gp=$(tr -d '\r' < "$log" | grep -a -c '^PASS: ')
-	gf=$(tr -d '\r' < "$log" | grep -a -c '^FAIL: ')
-	passes=$((passes + gp))
-	fails=$((fails + gf))
-	echo "   guest ($name): $gp passed, $gf failed, QEMU exit status $rc, $(($(date +%s) - t0))s"
-	if [ "$rc" = timeout ]; then
-		fail "$name: the guest did not power off within ${QEMU_LIMIT}s (killed); console: $log"
-		tr -d '\r' < "$log" | tail -n 15 | sed 's/^/    | /'
-	elif [ $((rc & 1)) -ne 1 ] || [ $((rc >> 1)) -ne "$((gf > 100 ? 100 : gf))" ]; then
-		fail "$name: QEMU exit status $rc does not match the $gf failed guest checks; console: $log"
-		tr -d '\r' < "$log" | tail -n 15 | sed 's/^/    | /'
-	elif [ "$gp" -eq 0 ]; then
-		fail "$name: the guest reported no checks; console: $log"
-		tr -d '\r' < "$log" | tail -n 15 | sed 's/^/    | /'
-	else
-		pass "$name: the guest's exit status reached the host (QEMU exit status $rc)"
-	fi
+	MEM=768M SMP=1 run_guest "$1" "$work/$1/console.log" lab.run=/guest/nfs-workload.sh \
+		lab.host="$1" lab.port="$2" lab.pseudo="$3" lab.vers="$VERSIONS" lab.tag="$1" \
+		lab.big="$BIG_MIB" lab.limit="$LIMIT"
 }
+console_lines() { grep -a -E '^(PASS|FAIL|WORKLOAD): '; }
 
 # host_check NAME READ EXISTS: the files the guest left, seen from the host. READ PATH
 # writes a file's content (PATH relative to the export's root); EXISTS PATH is true when
@@ -229,29 +104,6 @@ host_check() {
 	done
 }
 
-ganesha_log_notes() { # LOG: the warnings and errors ganesha logged (for the record)
-	local lines
-	# Not shown: ganesha 4.3's start-up noise on a host without Kerberos, RADOS or D-Bus.
-	lines=$(grep -a -E ' :(WARN|MAJ|CRIT|FATAL|ERR)[A-Z]* *:' "$1" | grep -v -E 'DBUS|dbus|RADOS|krb5|keytab|realm|principal nfs' | tail -n 25)
-	[ -n "$lines" ] && { echo "   ganesha.log warnings and errors (last 25):"; echo "$lines" | sed 's/^/    | /'; }
-	return 0
-}
-
-serve_bg() { # NAME ARGS...: famfs-gw serve ... --background; sets sup; true when it runs
-	local name=$1
-	shift
-	sup=
-	if ! "$GW" "$@" --background > "$work/$name/serve.out" 2> "$work/$name/serve.err"; then
-		sed 's/^/    | /' "$work/$name/serve.out" "$work/$name/serve.err" | head -n 30
-		return 1
-	fi
-	sup=$(sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p' "$work/$name/serve.out")
-	[ -n "$sup" ] || sup=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["supervisor_pid"])' \
-		"$work/$name/run/serve.json" 2> /dev/null)
-	[ -n "$sup" ] && sups+=("$sup")
-	[ -n "$sup" ]
-}
-
 # --- 2. the gateway with the FAMFS FSAL ----------------------------------------------------
 if [[ " $SERVERS " == *" famfs "* ]]; then
 	echo "== FAMFS: famfs-gw serve -d DEV, kernel NFS client vers $VERSIONS ($(elapsed))"
@@ -265,7 +117,8 @@ if [[ " $SERVERS " == *" famfs "* ]]; then
 	port=$(free_port)
 	if [ -z "$port" ]; then
 		fail "no free port in 20710-20799 on 127.0.0.1"
-	elif serve_bg famfs -d "$dev" serve --port "$port" --run-dir "$work/famfs/run" --protocols 4; then
+	elif serve_bg "$work/famfs/serve" "$work/famfs/run" -d "$dev" serve --port "$port" \
+			--run-dir "$work/famfs/run" --protocols 4; then
 		pass "famfs-gw serve -d DEV --port $port --protocols 4 --background (supervisor $sup)"
 		boot_guest famfs "$port" /famfs
 		host_check famfs famfs_read famfs_exists
@@ -273,12 +126,7 @@ if [[ " $SERVERS " == *" famfs "* ]]; then
 			"$GW" status --run-dir "$work/famfs/run"
 		check "stop the gateway (SIGTERM to the supervisor)" stop_pid "$sup"
 		ganesha_log_notes "$work/famfs/run/ganesha.log"
-		if "$GW" -d "$dev" fsck > "$work/famfs/fsck.out" 2>&1; then
-			pass "famfs-gw fsck is clean: $(tail -n 1 "$work/famfs/fsck.out")"
-		else
-			fail "famfs-gw fsck"
-			sed 's/^/    | /' "$work/famfs/fsck.out" | tail -n 20
-		fi
+		check_clean "famfs-gw fsck" "$work/famfs/fsck.out" "$GW" -d "$dev" fsck
 		"$GW" -d "$dev" info > "$work/famfs/info.out" 2>&1
 	else
 		fail "famfs-gw serve -d DEV --port $port --protocols 4 --background"
@@ -307,7 +155,8 @@ EXPORT {
 EOF
 	if [ -z "$port" ]; then
 		fail "no free port in 20710-20799 on 127.0.0.1"
-	elif serve_bg vfs serve --ganesha-conf "$work/vfs/ganesha.conf" --run-dir "$work/vfs/run"; then
+	elif serve_bg "$work/vfs/serve" "$work/vfs/run" serve --ganesha-conf "$work/vfs/ganesha.conf" \
+			--run-dir "$work/vfs/run"; then
 		pass "famfs-gw serve --ganesha-conf (FSAL_VFS) --port $port --background (supervisor $sup)"
 		boot_guest vfs "$port" /vfs
 		host_check vfs vfs_read vfs_exists
@@ -318,7 +167,7 @@ EOF
 	fi
 fi
 
-echo "   total time $(elapsed); logs in $work"
+total_time
 if [ "$fails" -eq 0 ]; then
 	rm -rf "$work/famfs/dev.img" "$work/vfs/export" "$work/hostfiles" "$work/initramfs.cpio"
 fi

@@ -9,11 +9,7 @@
 # guest's system UUID: famfs-gw --system-uuid), lab.limit=SECONDS (default 120: a script
 # still running then, e.g. stuck in a file system call, gets a FAIL line naming the
 # step, and the guest powers off with the count of failures as its status).
-# Gives:
-#   arg NAME [DEFAULT]   a value from the kernel command line
-#   up                   seconds since boot
-#   res PASS|FAIL TEXT   a result line: "PASS: [TAG] TEXT (t=...s)"
-#   check NAME CMD...    PASS when CMD succeeds, else FAIL with its last output lines
+# Gives what /guest/lib.sh gives (arg, up, since, res, check, failed), and:
 #   provision            /dev/dax0.0: made from namespace0.0 (ndctl create-namespace
 #                        --mode=devdax --align=2M) unless it came back on its own
 #   report_offset        prints where dax0.0 starts in the NVDIMM, which is where it
@@ -29,36 +25,14 @@
 #                        number of FAILs (at most 100)
 # shellcheck disable=SC2317 # functions run through check()
 export PATH=/bin
+# shellcheck source=lib.sh
+. /guest/lib.sh
 DAX=/dev/dax0.0
 M=/mnt/famfs
-R=/tmp/results
 : > $R
-arg() { # NAME [DEFAULT]: the value of NAME= on the kernel command line
-	for a in $(cat /proc/cmdline); do
-		case $a in "$1="*) echo "${a#*=}"; return ;; esac
-	done
-	echo "$2"
-}
 TAG=$(arg lab.tag devdax)
 UUID=$(arg lab.uuid 00000000-0000-4000-8000-0000000000a1)
 GW="famfs-gw --system-uuid $UUID"
-up() { cut -d' ' -f1 /proc/uptime; }
-since() { echo "$(up) - $1" | bc; }
-
-res() { # PASS|FAIL TEXT
-	echo "$1: [$TAG] $2 (t=$(up)s)" >> $R
-	echo "$1: [$TAG] $2 (t=$(up)s)"
-}
-check() { # NAME CMD...: PASS when CMD succeeds, else FAIL with its last output lines
-	name=$1
-	shift
-	echo "$name" > /tmp/step
-	if out=$("$@" 2>&1); then
-		res PASS "$name"
-	else
-		res FAIL "$name: $(echo "$out" | tail -n 4 | tr '\n' ' ')"
-	fi
-}
 
 provision() {
 	t0=$(up)
@@ -118,8 +92,7 @@ watchdog() {
 	res FAIL "did not finish in $(arg lab.limit 120)s: stuck in '$(cat /tmp/step)'"
 	ps
 	tail -n 10 /tmp/famfs-mount.log 2> /dev/null
-	f=$(grep -c '^FAIL' $R)
-	[ "$f" -gt 100 ] && f=100
+	f=$(failed)
 	sync
 	printf "\\$(printf %03o "$f")" | dd of=/dev/port bs=1 seek=244 count=1 2> /dev/null
 	poweroff -f
@@ -130,9 +103,5 @@ WATCHDOG=$!
 
 finish() {
 	kill $WATCHDOG
-	p=$(grep -c '^PASS' $R)
-	f=$(grep -c '^FAIL' $R)
-	echo "DEVDAX: [$TAG] $p passed, $f failed"
-	[ "$f" -gt 100 ] && f=100
-	exit "$f"
+	end_results DEVDAX
 }

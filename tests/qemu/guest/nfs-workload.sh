@@ -26,37 +26,16 @@
 # Output: one "PASS: [TAG vV] what" or "FAIL: [TAG vV] what: why" line per check.
 # shellcheck disable=SC2317,SC2086 # functions run through check(); paths have no spaces
 
+# shellcheck source=lib.sh
+. /guest/lib.sh
 M=/mnt/nfs
 L=/tmp/src
-R=/tmp/results
-arg() { # NAME [DEFAULT]: the value of NAME= on the kernel command line
-	for a in $(cat /proc/cmdline); do
-		case $a in "$1="*) echo "${a#*=}"; return ;; esac
-	done
-	echo "$2"
-}
 PORT=$(arg lab.port 2049)
 PSEUDO=$(arg lab.pseudo /famfs)
 TAG=$(arg lab.tag nfs)
 BIG_MIB=$(arg lab.big 64)
 LIMIT=$(arg lab.limit 100)
 SMALL="0 1 100 4095 4096 4097 65536 100000 1048579"
-up() { cut -d' ' -f1 /proc/uptime; }
-
-res() { # PASS|FAIL TEXT
-	echo "$1: [$TAG v$V] $2 (t=$(up)s)" >> $R
-	echo "$1: [$TAG v$V] $2 (t=$(up)s)"
-}
-check() { # NAME CMD...: PASS when CMD succeeds, else FAIL with its last output lines
-	name=$1
-	shift
-	echo "$name" > /tmp/step
-	if out=$("$@" 2>&1); then
-		res PASS "$name"
-	else
-		res FAIL "$name: $(echo "$out" | tail -n 4 | tr '\n' ' ')"
-	fi
-}
 
 nfsmount() {
 	mount -t nfs4 -o "vers=$V,port=$PORT,addr=10.0.2.2,clientaddr=10.0.2.15,proto=tcp,hard" \
@@ -225,7 +204,7 @@ for n in $SMALL; do head -c "$n" /dev/urandom > $L/s-$n; done
 echo "tree file 1" > $L/tree/one.txt
 head -c 30000 /dev/urandom > $L/tree/sub/two.bin
 : > $L/tree/sub/empty
-echo "WORKLOAD: [$TAG] source files made in $(echo "$(up) - $t0" | bc)s; port $PORT, export $PSEUDO"
+echo "WORKLOAD: [$TAG] source files made in $(since "$t0")s; port $PORT, export $PSEUDO"
 for V in $(echo "$(arg lab.vers 4.0,4.1,4.2)" | tr ',' ' '); do
 	t0=$(up)
 	# Its own session, so that a stuck version can be killed with everything it started.
@@ -249,10 +228,6 @@ for V in $(echo "$(arg lab.vers 4.0,4.1,4.2)" | tr ',' ' '); do
 		grep -q "^DONE v$V" /tmp/out-$V || res FAIL "the workload ended early"
 	fi
 	grep -q " $M " /proc/mounts && { umount $M || umount -l $M; } 2> /dev/null
-	echo "WORKLOAD: [$TAG v$V] took $(echo "$(up) - $t0" | bc)s"
+	echo "WORKLOAD: [$TAG v$V] took $(since "$t0")s"
 done
-p=$(grep -c '^PASS' $R)
-f=$(grep -c '^FAIL' $R)
-echo "WORKLOAD: [$TAG] $p passed, $f failed"
-[ "$f" -gt 100 ] && f=100
-exit "$f"
+end_results WORKLOAD
