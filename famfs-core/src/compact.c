@@ -147,6 +147,7 @@ int fs_compact(struct famfs_fs *fs)
 	struct famfs_log_entry *le;
 	struct journal_rec j;
 	uint64_t cursor = 0;
+	void *fault;
 	int rc;
 
 	if (fs->role != FAMFS_ROLE_MASTER || !fs->ht)
@@ -317,8 +318,14 @@ int fs_compact(struct famfs_fs *fs)
 	famfs_bitmap_clear_fmap(&fs->bm, &jmap);
 	j.off = jmap.se[0].ext_offset;
 	j.count = b.n;
-	memcpy(fs->dev->base + j.off, b.e, b.n * FAMFS_LOG_ENTRY_SIZE);
-	famfs_cache_flush(fs->dev->base + j.off, b.n * FAMFS_LOG_ENTRY_SIZE);
+	if (fs_dev_fill(fs->dev->base + j.off, b.e, b.n * FAMFS_LOG_ENTRY_SIZE, &fault)) {
+		/* Nothing refers to the journal yet: the old log stands. */
+		famfs_err("%s: memory error (SIGBUS) at device offset 0x%llx writing the "
+			  "compaction journal; the log is not compacted", fs->dev->path,
+			  (unsigned long long)((uint8_t *)fault - fs->dev->base));
+		rc = -EIO;
+		goto out_free;
+	}
 	j.crc = journal_crc(fs, &j);
 	memcpy(fs->ht->ht_pad2, &j, sizeof(j));
 	fs->ht->ht_flags |= FAMFS_HT_COMPACTING;
@@ -329,8 +336,10 @@ int fs_compact(struct famfs_fs *fs)
 	fs->ht->ht_flags &= ~(uint32_t)FAMFS_HT_COMPACTING;
 	fs_hosts_commit(fs);
 	/* The journal's space is free again; no file may find log entries in it. */
-	memset(fs->dev->base + j.off, 0, jmap.se[0].ext_len);
-	famfs_cache_flush(fs->dev->base + j.off, jmap.se[0].ext_len);
+	if (fs_dev_fill(fs->dev->base + j.off, NULL, jmap.se[0].ext_len, &fault))
+		famfs_warn("%s: memory error (SIGBUS) at device offset 0x%llx clearing the "
+			   "compaction journal (the compaction itself is complete)", fs->dev->path,
+			   (unsigned long long)((uint8_t *)fault - fs->dev->base));
 	famfs_info("%s: log compacted from %llu to %llu entries (generation %llu)",
 		   fs->dev->path, (unsigned long long)old_next, (unsigned long long)b.n,
 		   (unsigned long long)fs->ht->ht_generation);

@@ -130,8 +130,8 @@ static void guard_install(void)
 }
 
 /*
- * Copy @n bytes (evicting @src from the cache first when @inval), surviving a memory
- * error; 0 or -EIO with the faulting address in *@fault.
+ * Copy @n bytes (evicting @src from the cache first when @inval), or zero @dst when @src
+ * is NULL, surviving a memory error; 0 or -EIO with the faulting address in *@fault.
  */
 static int guarded_copy(void *dst, const void *src, size_t n, void **fault, bool inval)
 {
@@ -144,11 +144,23 @@ static int guarded_copy(void *dst, const void *src, size_t n, void **fault, bool
 		return -EIO;
 	}
 	in_guard = 1;
-	if (inval)
+	if (!src)
+		memset(dst, 0, n);
+	else if (inval)
 		famfs_cache_invalidate(src, n);
-	memcpy(dst, src, n);
+	if (src)
+		memcpy(dst, src, n);
 	in_guard = 0;
 	return 0;
+}
+
+int fs_dev_fill(void *dst, const void *src, size_t n, void **fault)
+{
+	int rc = guarded_copy(dst, src, n, fault, false);
+
+	if (!rc)
+		famfs_cache_flush(dst, n);
+	return rc;
 }
 
 static void memerr(struct famfs_fs *fs, const struct famfs_inode *ino, const void *addr)
@@ -250,10 +262,11 @@ ssize_t famfs_file_write(struct famfs_fs *fs, const struct famfs_inode *ino, uin
 	return walk(fs, ino, off, len, wr_piece, &a);
 }
 
-int famfs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,
-		    uint64_t len)
+int fs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,
+		 uint64_t len, uint64_t *bad_off)
 {
 	const struct famfs_dev *dev = famfs_fs_dev(fs);
+	void *fault = NULL;
 
 	while (len) {
 		uint64_t doff, contig, n;
@@ -264,10 +277,19 @@ int famfs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint
 		n = len < contig ? len : contig;
 		if (doff + n > dev->size)
 			return -ERANGE;
-		memset(dev->base + doff, 0, n);
-		famfs_cache_flush(dev->base + doff, n);
+		if (fs_dev_fill(dev->base + doff, NULL, n, &fault)) {
+			if (bad_off)
+				*bad_off = (uint64_t)((uint8_t *)fault - dev->base);
+			return -EIO;
+		}
 		off += n;
 		len -= n;
 	}
 	return 0;
+}
+
+int famfs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,
+		    uint64_t len)
+{
+	return fs_fmap_zero(fs, fmap, off, len, NULL);
 }

@@ -165,26 +165,49 @@ int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_
 	return rc;
 }
 
-/* Zero reused units before a new owner sees them: no file reads another's old bytes. */
-static void scrub(struct famfs_fs *fs, const struct famfs_omf_fmap *m)
+/*
+ * A memory error hit free space at device offset @off while @what: this process stops
+ * handing out the allocation unit there (until its view is rebuilt). The caller holds
+ * ns_lock for writing.
+ */
+static void bad_unit_locked(struct famfs_fs *fs, uint64_t off, const char *what)
+{
+	uint64_t unit = fs->bm.unit;
+
+	famfs_err("%s: memory error (SIGBUS) at device offset 0x%llx while %s; the %llu-byte "
+		  "unit there is not handed out again", fs->dev->path, (unsigned long long)off,
+		  what, (unsigned long long)unit);
+	famfs_bitmap_mark(&fs->bm, off / unit * unit, unit);
+}
+
+/*
+ * Zero reused units before a new owner sees them: no file reads another's old bytes.
+ * The caller holds ns_lock for writing. 0, or -EIO when a unit is bad memory.
+ */
+static int scrub(struct famfs_fs *fs, const struct famfs_omf_fmap *m)
 {
 	uint64_t unit = fs->dirty_bm.unit;
 	const struct famfs_omf_extent *e = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se
 									      : m->ie[0].ie_strips;
 	uint64_t n = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->fmap_count : m->ie[0].ie_nstrips;
+	void *fault;
 
 	if (!fs->dirty_bm.nset)
-		return;
+		return 0;
 	for (uint64_t k = 0; k < n; k++) {
 		for (uint64_t b = e[k].ext_offset / unit;
 		     b < (e[k].ext_offset + e[k].ext_len) / unit && b < fs->dirty_bm.nbits; b++) {
 			if (!((fs->dirty_bm.words[b / 64] >> (b % 64)) & 1))
 				continue;
-			memset(fs->dev->base + b * unit, 0, unit);
-			famfs_cache_flush(fs->dev->base + b * unit, unit);
+			if (fs_dev_fill(fs->dev->base + b * unit, NULL, unit, &fault)) {
+				bad_unit_locked(fs, (uint64_t)((uint8_t *)fault - fs->dev->base),
+						"zeroing reused space");
+				return -EIO;
+			}
 			famfs_bitmap_clear(&fs->dirty_bm, b * unit, unit);
 		}
 	}
+	return 0;
 }
 
 /* Hand out space: pending space that every host is done with is released first. */
@@ -210,7 +233,9 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 	/* The bits go back so that replaying our own entry claims them without collision. */
 	if (rc == 0) {
 		famfs_bitmap_clear_fmap(&fs->bm, fmap);
-		scrub(fs, fmap);
+		rc = scrub(fs, fmap);
+	}
+	if (rc == 0) {
 		fs->inflight = *fmap; /* a compaction inside the append must not take it */
 		fs->has_inflight = true;
 	}
@@ -411,6 +436,37 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * Growing @ino hit a memory error at device offset @bad while zeroing its new bytes: in
+ * the file's own space the file gets the memory-error mark (I/O answers -EIO, as a read
+ * would have found); in space just allocated for it, that unit is kept from use.
+ */
+static void resize_memerr(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t bad)
+{
+	const struct famfs_omf_fmap *m = &ino->fmap;
+	bool own = false;
+
+	if (m->fmap_ext_type == FAMFS_EXT_SIMPLE) {
+		for (uint32_t k = 0; k < m->fmap_count && k < FAMFS_MAX_SIMPLE_EXT; k++)
+			own |= bad >= m->se[k].ext_offset &&
+			       bad < m->se[k].ext_offset + m->se[k].ext_len;
+	} else {
+		own = true; /* an interleaved file never grows past its own allocation */
+	}
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	if (own) {
+		if (!ino->memerr)
+			famfs_err("%s: memory error (SIGBUS) at device offset 0x%llx in inode %llu "
+				  "('%s') while growing it; the file now answers I/O errors",
+				  fs->dev->path, (unsigned long long)bad,
+				  (unsigned long long)ino->ino, ino->name);
+		ino->memerr = true;
+	} else {
+		bad_unit_locked(fs, bad, "zeroing space allocated to grow a file");
+	}
+	pthread_rwlock_unlock(&fs->ns_lock);
+}
+
 int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 {
 	uint64_t unit = fs->sb->sb_alloc_unit, cap;
@@ -475,7 +531,12 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 	if (size > ino->size) {
 		uint64_t cap_new = famfs_fmap_capacity(&m);
 
-		rc = famfs_fmap_zero(fs, &m, ino->size, (size < cap_new ? size : cap_new) - ino->size);
+		uint64_t bad = 0;
+
+		rc = fs_fmap_zero(fs, &m, ino->size, (size < cap_new ? size : cap_new) - ino->size,
+				  &bad);
+		if (rc == -EIO)
+			resize_memerr(fs, ino, bad);
 		if (rc)
 			goto out_unlock;
 	}

@@ -101,11 +101,56 @@ static void famfs_file_write_survives_sigbus(void **state)
 	famfs_set_msg_fn(NULL, NULL);
 }
 
+/* Growing into bad memory: -EIO, logged, the process lives and good space still serves. */
+static void famfs_fs_resize_survives_sigbus(void **state)
+{
+	static uint8_t pattern[1 << 16];
+	struct famfs_inode *grow, *tail, *near;
+	struct test_dev t;
+	struct famfs_fs *fs;
+	(void)state;
+
+	famfs_set_msg_fn(capture, NULL);
+	famfs_io_guard_install();
+	test_dev_make(&t, 1ULL << 30, 0);
+	fs = test_dev_open(&t, 0);
+	memset(pattern, 0x33, sizeof(pattern));
+	assert_int_equal(famfs_fs_create(fs, "near", 1 << 20, 0644, 0, 0, NULL, &near), 0);
+	assert_int_equal(famfs_fs_creat(fs, "filler", 500ULL << 20, 0644, 0, 0, NULL, NULL), 0);
+	/* A file whose own (2 MiB) allocation lies past the cut, holding 4 KiB so far. */
+	assert_int_equal(famfs_fs_create(fs, "tail", 4096, 0644, 0, 0, NULL, &tail), 0);
+	/* An empty file: growing it allocates new space, past the cut too. */
+	assert_int_equal(famfs_fs_create(fs, "grow", 0, 0644, 0, 0, NULL, &grow), 0);
+	assert_int_equal(truncate(t.path, 256ULL << 20), 0);
+
+	/* Growth inside the file's own allocation: its new bytes cannot be zeroed. */
+	messages = 0;
+	assert_int_equal(famfs_fs_resize(fs, tail, 1 << 20), -EIO);
+	assert_int_equal(messages, 1);
+	assert_non_null(strstr(last, "'tail'"));
+	assert_int_equal(tail->size, 4096);
+	assert_int_equal(famfs_file_write(fs, tail, 0, pattern, 16), -EIO);
+	/* Growth into fresh space past the cut: -EIO, and that unit is not handed out again. */
+	messages = 0;
+	assert_int_equal(famfs_fs_resize(fs, grow, 1 << 20), -EIO);
+	assert_int_equal(messages, 1);
+	assert_non_null(strstr(last, "not handed out again"));
+	assert_int_equal(grow->size, 0);
+	/* The rest of the device still works. */
+	assert_int_equal(famfs_fs_resize(fs, near, 2 << 20), 0);
+	assert_int_equal(famfs_file_write(fs, near, 1 << 20, pattern, sizeof(pattern)),
+			 sizeof(pattern));
+	famfs_fs_close(fs);
+	test_dev_remove(&t);
+	famfs_set_msg_fn(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(famfs_file_read_survives_sigbus),
 		cmocka_unit_test(famfs_file_write_survives_sigbus),
+		cmocka_unit_test(famfs_fs_resize_survives_sigbus),
 	};
 
 	return cmocka_run_group_tests_name("memerr", tests, NULL, NULL);
