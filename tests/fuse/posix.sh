@@ -36,39 +36,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -c /dev/fuse ]; then
-	modprobe fuse 2> /dev/null || true
-fi
-if [ ! -c /dev/fuse ]; then
-	echo "FAIL: /dev/fuse is missing (the fuse kernel module is needed)"
-	exit 1
-fi
-
 passes=0
 fails=0
-ok() { passes=$((passes + 1)); echo "ok   $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL $*"; }
-check() { # NAME CMD...
-	local name=$1
-	shift
-	if "$@" > "$tmp/out" 2>&1; then ok "$name"; else
-		bad "$name"
-		sed 's/^/    | /' "$tmp/out" | tail -n 8
-	fi
-}
-# expect_err NAME ERRTEXT CMD...: CMD fails and says ERRTEXT
-expect_err() {
-	local name=$1 text=$2
-	shift 2
-	if "$@" > "$tmp/out" 2>&1; then
-		bad "$name (succeeded)"
-	elif grep -q "$text" "$tmp/out"; then
-		ok "$name"
-	else
-		bad "$name (wanted '$text')"
-		sed 's/^/    | /' "$tmp/out" | tail -n 4
-	fi
-}
+CHECK_OUT=$tmp/out
+# shellcheck source=fuse_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fuse_env.sh"
+fuse_require
+
 # within SECS CMD...: poll CMD until it succeeds; prints the delay
 within() {
 	local limit=$1 t0 now
