@@ -27,21 +27,17 @@
 #include "nfs_exports.h"
 
 static struct config_item famfs_export_params[] = {
-	CONF_ITEM_NOOP("name"),
-	CONF_MAND_PATH("Device", 1, 4095, NULL, famfs_fsal_export, device),
-	CONF_ITEM_STR("System_UUID", 0, 36, NULL, famfs_fsal_export, system_uuid),
-	CONF_ITEM_UI64("Device_Offset", 0, UINT64_MAX, 0, famfs_fsal_export, dev_offset),
-	CONFIG_EOL
-};
+    CONF_ITEM_NOOP("name"), CONF_MAND_PATH("Device", 1, 4095, NULL, famfs_fsal_export, device),
+    CONF_ITEM_STR("System_UUID", 0, 36, NULL, famfs_fsal_export, system_uuid),
+    CONF_ITEM_UI64("Device_Offset", 0, UINT64_MAX, 0, famfs_fsal_export, dev_offset), CONFIG_EOL};
 
-static struct config_block famfs_export_block = {
-	.dbus_interface_name = "org.ganesha.nfsd.config.fsal.famfs-export%d",
-	.blk_desc.name = "FSAL",
-	.blk_desc.type = CONFIG_BLOCK,
-	.blk_desc.u.blk.init = noop_conf_init,
-	.blk_desc.u.blk.params = famfs_export_params,
-	.blk_desc.u.blk.commit = noop_conf_commit
-};
+static struct config_block famfs_export_block = {.dbus_interface_name =
+						     "org.ganesha.nfsd.config.fsal.famfs-export%d",
+						 .blk_desc.name = "FSAL",
+						 .blk_desc.type = CONFIG_BLOCK,
+						 .blk_desc.u.blk.init = noop_conf_init,
+						 .blk_desc.u.blk.params = famfs_export_params,
+						 .blk_desc.u.blk.commit = noop_conf_commit};
 
 /**
  * @brief Release an export: detach from the device's follower, drop the device.
@@ -150,8 +146,7 @@ static fsal_status_t famfs_wire_to_host(struct fsal_export *exp_hdl, fsal_digest
  *
  * @return FSAL status; ERR_FSAL_STALE for an inode that no longer exists.
  */
-static fsal_status_t famfs_create_handle(struct fsal_export *exp_hdl,
-					 struct gsh_buffdesc *fh_desc,
+static fsal_status_t famfs_create_handle(struct fsal_export *exp_hdl, struct gsh_buffdesc *fh_desc,
 					 struct fsal_obj_handle **handle,
 					 struct fsal_attrlist *attrs_out)
 {
@@ -220,8 +215,7 @@ static fsal_status_t famfs_get_dynamic_info(struct fsal_export *exp_hdl,
  *
  * @return the state (gsh_calloc aborts on out-of-memory)
  */
-static struct state_t *famfs_alloc_state(struct fsal_export *exp_hdl,
-					 enum state_type state_type,
+static struct state_t *famfs_alloc_state(struct fsal_export *exp_hdl, enum state_type state_type,
 					 struct state_t *related_state)
 {
 	struct famfs_state_fd *s = gsh_calloc(1, sizeof(*s));
@@ -344,7 +338,8 @@ fsal_status_t famfs_create_export(struct fsal_module *fsal_hdl, void *parse_node
 		else
 			LogEvent(COMPONENT_FSAL,
 				 "FAMFS: export %s on %s: read-only: this host is not the famfs "
-				 "master", CTX_FULLPATH(op_ctx), exp->device);
+				 "master",
+				 CTX_FULLPATH(op_ctx), exp->device);
 	}
 
 	famfs_up_attach(exp->dev, exp);

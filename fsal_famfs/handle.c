@@ -6,8 +6,8 @@
  * Every operation names its object by famfs inode number and re-gets the inode
  * from the namespace (famfs_ns_get) under famfs_fs_rdlock(); an inode that is
  * gone answers ERR_FSAL_STALE, except that getattrs, read and write (within the
- * size) of a file removed while it is open use the pinned inode (POSIX). Changes take the host's appender lock
- * (famfs_fs_lock) first, re-get their inodes under it, and call the famfs_fs_*
+ * size) of a file removed while it is open use the pinned inode (POSIX). Changes take the host's
+ * appender lock (famfs_fs_lock) first, re-get their inodes under it, and call the famfs_fs_*
  * mutator without holding the read lock. Exports on a host that is not the
  * famfs master answer ERR_FSAL_ROFS to every change.
  *
@@ -187,8 +187,7 @@ static void famfs_open_unref(struct famfs_fsal_obj_handle *h)
  * @return FSAL status: ERR_FSAL_NOENT, ERR_FSAL_NOTDIR, ERR_FSAL_STALE.
  */
 static fsal_status_t famfs_lookup(struct fsal_obj_handle *dir_hdl, const char *path,
-				  struct fsal_obj_handle **handle,
-				  struct fsal_attrlist *attrs_out)
+				  struct fsal_obj_handle **handle, struct fsal_attrlist *attrs_out)
 {
 	struct famfs_fsal_obj_handle *dir = famfs_hdl(dir_hdl);
 	struct famfs_fs *fs = dir->dev->fs;
@@ -278,7 +277,8 @@ static fsal_status_t famfs_readdir(struct fsal_obj_handle *dir_hdl, fsal_cookie_
 	}
 	if (d->nchildren)
 		ents = gsh_malloc(d->nchildren * sizeof(*ents));
-	famfs_ns_foreach_child(d, c) {
+	famfs_ns_foreach_child(d, c)
+	{
 		if (n >= d->nchildren)
 			break;
 		if (c->ino <= after)
@@ -438,8 +438,7 @@ static fsal_status_t famfs_setattr2(struct fsal_obj_handle *obj_hdl, bool bypass
 	(void)state;
 	if (famfs_readonly(h))
 		return fsalstat(ERR_FSAL_ROFS, EROFS);
-	if (FSAL_TEST_MASK(attrib_set->valid_mask, ATTR_SIZE) &&
-	    obj_hdl->type == REGULAR_FILE) {
+	if (FSAL_TEST_MASK(attrib_set->valid_mask, ATTR_SIZE) && obj_hdl->type == REGULAR_FILE) {
 		fsal_status_t st;
 
 		/* A size change is a write: respect deny-write shares. */
@@ -597,8 +596,7 @@ static fsal_status_t famfs_symlink(struct fsal_obj_handle *dir_hdl, const char *
 	(void)attrs_in;
 	(void)attrs_out;
 	*new_obj = NULL;
-	LogInfo(COMPONENT_FSAL, "FAMFS: symlink %s: famfs holds only files and directories",
-		name);
+	LogInfo(COMPONENT_FSAL, "FAMFS: symlink %s: famfs holds only files and directories", name);
 	return fsalstat(ERR_FSAL_PERM, EPERM);
 }
 
@@ -613,16 +611,14 @@ static fsal_status_t famfs_link(struct fsal_obj_handle *obj_hdl,
 
 static fsal_status_t famfs_mknode(struct fsal_obj_handle *dir_hdl, const char *name,
 				  object_file_type_t nodetype, struct fsal_attrlist *attrs_in,
-				  struct fsal_obj_handle **new_obj,
-				  struct fsal_attrlist *attrs_out)
+				  struct fsal_obj_handle **new_obj, struct fsal_attrlist *attrs_out)
 {
 	(void)dir_hdl;
 	(void)nodetype;
 	(void)attrs_in;
 	(void)attrs_out;
 	*new_obj = NULL;
-	LogInfo(COMPONENT_FSAL, "FAMFS: mknod %s: famfs holds only files and directories",
-		name);
+	LogInfo(COMPONENT_FSAL, "FAMFS: mknod %s: famfs holds only files and directories", name);
 	return fsalstat(ERR_FSAL_PERM, EPERM);
 }
 
@@ -684,8 +680,7 @@ static int famfs_truncate0(struct famfs_fsal_obj_handle *h)
 static fsal_status_t famfs_open_by_handle(struct famfs_fsal_obj_handle *h, struct state_t *state,
 					  fsal_openflags_t openflags,
 					  enum fsal_create_mode createmode,
-					  fsal_verifier_t verifier,
-					  struct fsal_attrlist *attrs_out)
+					  fsal_verifier_t verifier, struct fsal_attrlist *attrs_out)
 {
 	struct fsal_obj_handle *obj = &h->obj_handle;
 	struct famfs_fsal_fd *fd;
@@ -786,8 +781,7 @@ static fsal_status_t famfs_open2(struct fsal_obj_handle *obj_hdl, struct state_t
 	}
 
 	if (!name) {
-		return famfs_open_by_handle(dir, state, openflags, createmode, verifier,
-					    attrs_out);
+		return famfs_open_by_handle(dir, state, openflags, createmode, verifier, attrs_out);
 	}
 
 	/* By name: find the child, or create it. */
@@ -817,11 +811,11 @@ static fsal_status_t famfs_open2(struct fsal_obj_handle *obj_hdl, struct state_t
 
 			num = c->ino;
 			/* Mode and owner went into the create; times (verifier) now. */
-			rest.valid_mask &= ATTR_ATIME | ATTR_MTIME | ATTR_ATIME_SERVER |
-					   ATTR_MTIME_SERVER;
+			rest.valid_mask &=
+			    ATTR_ATIME | ATTR_MTIME | ATTR_ATIME_SERVER | ATTR_MTIME_SERVER;
 			rest.acl = NULL;
 			if (rest.valid_mask) {
-				struct famfs_fsal_obj_handle tmp = { .dev = dir->dev, .ino = num };
+				struct famfs_fsal_obj_handle tmp = {.dev = dir->dev, .ino = num};
 
 				rc = famfs_apply_attrs_locked(&tmp, &rest);
 			}
@@ -960,8 +954,8 @@ static fsal_status_t famfs_io_begin(struct famfs_fsal_obj_handle *h, bool bypass
 			    false, &reusing);
 }
 
-static void famfs_io_end(struct famfs_fsal_obj_handle *h, struct famfs_fsal_fd *tmp,
-			 bool has_lock, bool closefd)
+static void famfs_io_end(struct famfs_fsal_obj_handle *h, struct famfs_fsal_fd *tmp, bool has_lock,
+			 bool closefd)
 {
 	if (closefd)
 		(void)famfs_close_func(&h->obj_handle, (struct fsal_fd *)tmp);
@@ -1005,9 +999,9 @@ static void famfs_read2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_async
 		st = fsalstat(ERR_FSAL_STALE, ESTALE);
 	} else {
 		for (k = 0; k < arg->iov_count; k++) {
-			ssize_t n = famfs_file_read(fs, i, off, arg->iov[k].iov_base,
-						    arg->iov[k].iov_len,
-						    FAMFS.invalidate_reads ? FAMFS_IO_INVALIDATE : 0);
+			ssize_t n =
+			    famfs_file_read(fs, i, off, arg->iov[k].iov_base, arg->iov[k].iov_len,
+					    FAMFS.invalidate_reads ? FAMFS_IO_INVALIDATE : 0);
 
 			if (n < 0) {
 				st = famfs2fsal_error((int)n);
@@ -1089,8 +1083,7 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 	if (!i)
 		rc = -ESTALE;
 	for (k = 0; i && k < arg->iov_count; k++) {
-		ssize_t n = famfs_file_write(fs, i, off, arg->iov[k].iov_base,
-					     arg->iov[k].iov_len);
+		ssize_t n = famfs_file_write(fs, i, off, arg->iov[k].iov_base, arg->iov[k].iov_len);
 
 		if (n < 0) {
 			rc = (int)n;
@@ -1167,8 +1160,7 @@ static void famfs_handle_to_key(struct fsal_obj_handle *obj_hdl, struct gsh_buff
 /**
  * @brief MDCACHE found a duplicate handle: keep its share reservations.
  */
-static fsal_status_t famfs_merge(struct fsal_obj_handle *orig_hdl,
-				 struct fsal_obj_handle *dupe_hdl)
+static fsal_status_t famfs_merge(struct fsal_obj_handle *orig_hdl, struct fsal_obj_handle *dupe_hdl)
 {
 	if (orig_hdl->type == REGULAR_FILE && dupe_hdl->type == REGULAR_FILE)
 		return merge_share(orig_hdl, &famfs_hdl(orig_hdl)->share,

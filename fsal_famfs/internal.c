@@ -39,9 +39,9 @@ int famfs_device_get(const char *path, uint64_t offset, const char *system_uuid,
 		     struct famfs_device **out)
 {
 	struct famfs_fs_opts opts = {
-		.readonly = false,
-		.system_uuid = system_uuid,
-		.dev_offset = offset,
+	    .readonly = false,
+	    .system_uuid = system_uuid,
+	    .dev_offset = offset,
 	};
 	struct famfs_device *dev;
 	struct glist_head *node;
@@ -49,7 +49,8 @@ int famfs_device_get(const char *path, uint64_t offset, const char *system_uuid,
 	int rc;
 
 	pthread_mutex_lock(&FAMFS.lock);
-	glist_for_each(node, &FAMFS.devices) {
+	glist_for_each(node, &FAMFS.devices)
+	{
 		dev = glist_entry(node, struct famfs_device, node);
 		if (strcmp(dev->path, path) == 0 && dev->offset == offset &&
 		    same_str(dev->system_uuid, system_uuid)) {
@@ -187,7 +188,8 @@ int famfs_child_relpath(struct famfs_fs *fs, uint64_t dir_ino, const char *name,
 	if (rc)
 		return rc;
 	plen = strlen(buf);
-	if (plen + (plen ? 1 : 0) + nlen >= len || plen + (plen ? 1 : 0) + nlen >= FAMFS_MAX_PATHLEN)
+	if (plen + (plen ? 1 : 0) + nlen >= len ||
+	    plen + (plen ? 1 : 0) + nlen >= FAMFS_MAX_PATHLEN)
 		return -ENAMETOOLONG;
 	if (plen)
 		buf[plen++] = '/';

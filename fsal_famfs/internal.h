@@ -48,8 +48,8 @@
 
 /** Default and range of FAMFS { Log_Follow_Interval_Ms }. */
 #define FAMFS_FOLLOW_MS_DEFAULT 1000
-#define FAMFS_FOLLOW_MS_MIN 50
-#define FAMFS_FOLLOW_MS_MAX 60000
+#define FAMFS_FOLLOW_MS_MIN	50
+#define FAMFS_FOLLOW_MS_MAX	60000
 
 /** readdir cookies are the child's inode number plus this (0..2 are reserved). */
 #define FAMFS_COOKIE_BIAS 2
@@ -83,27 +83,27 @@ struct famfs_change {
 
 /** One open famfs, shared by the exports that name the same device. */
 struct famfs_device {
-	struct glist_head node;       /**< in FAMFS.devices */
-	unsigned int refcount;        /**< exports holding it; FAMFS.lock */
+	struct glist_head node; /**< in FAMFS.devices */
+	unsigned int refcount;	/**< exports holding it; FAMFS.lock */
 	char *path;
-	char *system_uuid;            /**< NULL: the host's */
+	char *system_uuid; /**< NULL: the host's */
 	uint64_t offset;
 	struct famfs_fs *fs;
-	bool master;                  /**< this host may change the file system */
+	bool master; /**< this host may change the file system */
 	uint8_t fs_uuid[FAMFS_UUID_LEN];
 	fsal_fsid_t fsid;
 
 	/* log follower (up.c) */
 	pthread_t thread;
 	bool thread_running;
-	bool stop;                    /**< up_lock */
-	pthread_mutex_t up_lock;      /**< protects stop, changes, reset */
+	bool stop;		 /**< up_lock */
+	pthread_mutex_t up_lock; /**< protects stop, changes, reset */
 	pthread_cond_t up_cond;
 	pthread_mutex_t exp_lock;     /**< protects exports; held while sending up-calls */
 	struct glist_head exports;    /**< famfs_fsal_export.dev_node */
 	struct famfs_change *changes; /**< recorded by the change callback */
 	size_t nchanges, capchanges;
-	bool reset;                   /**< the view was rebuilt */
+	bool reset; /**< the view was rebuilt */
 };
 
 /** The export (struct fsal_export embedded first). */
@@ -115,9 +115,9 @@ struct famfs_fsal_export {
 	uint64_t dev_offset;
 
 	struct famfs_device *dev;
-	struct glist_head dev_node;   /**< in dev->exports, dev->exp_lock */
-	uint64_t root_ino;            /**< set by lookup_path */
-	bool readonly;                /**< not the famfs master */
+	struct glist_head dev_node; /**< in dev->exports, dev->exp_lock */
+	uint64_t root_ino;	    /**< set by lookup_path */
+	bool readonly;		    /**< not the famfs master */
 };
 
 /** Wire handle and handle key: inode number (little endian) and fs UUID. */
@@ -140,14 +140,14 @@ struct famfs_state_fd {
 /** The object handle (struct fsal_obj_handle embedded first). */
 struct famfs_fsal_obj_handle {
 	struct fsal_obj_handle obj_handle;
-	struct famfs_device *dev;     /**< a reference (device refcount) */
+	struct famfs_device *dev; /**< a reference (device refcount) */
 	uint64_t ino;
 	struct famfs_fh fh;
 	/* regular files; obj_lock */
 	struct fsal_share share;
-	struct famfs_fsal_fd fd;      /**< the global (stateless) descriptor */
-	unsigned int opens;           /**< open states + global fd */
-	struct famfs_inode *pinned;   /**< the inode famfs_fs_pin() was given */
+	struct famfs_fsal_fd fd;    /**< the global (stateless) descriptor */
+	unsigned int opens;	    /**< open states + global fd */
+	struct famfs_inode *pinned; /**< the inode famfs_fs_pin() was given */
 };
 
 /**

@@ -24,54 +24,53 @@
 static const char famfs_name[] = "FAMFS";
 
 struct famfs_fsal_module FAMFS = {
-	.fsal = {
-		.fs_info = {
-			.maxfilesize = INT64_MAX,
-			.maxlink = 1,
-			.maxnamelen = FAMFS_MAX_PATHLEN - 1,
-			.maxpathlen = FAMFS_MAX_PATHLEN - 1,
-			.no_trunc = true,
-			.chown_restricted = true,
-			.case_insensitive = false,
-			.case_preserving = true,
-			.link_support = false,
-			.symlink_support = false,
-			.lock_support = false,
-			.lock_support_async_block = false,
-			.named_attr = false,
-			.unique_handles = true,
-			.acl_support = 0,
-			.cansettime = true,
-			.homogenous = true,
-			.supported_attrs = ATTRS_POSIX,
-			.maxread = FSAL_MAXIOSIZE,
-			.maxwrite = FSAL_MAXIOSIZE,
-			.umask = 0,
-			.auth_exportpath_xdev = false,
-			.link_supports_permission_checks = false,
-			.readdir_plus = true,
-			.expire_time_parent = -1,
+    .fsal =
+	{
+	    .fs_info =
+		{
+		    .maxfilesize = INT64_MAX,
+		    .maxlink = 1,
+		    .maxnamelen = FAMFS_MAX_PATHLEN - 1,
+		    .maxpathlen = FAMFS_MAX_PATHLEN - 1,
+		    .no_trunc = true,
+		    .chown_restricted = true,
+		    .case_insensitive = false,
+		    .case_preserving = true,
+		    .link_support = false,
+		    .symlink_support = false,
+		    .lock_support = false,
+		    .lock_support_async_block = false,
+		    .named_attr = false,
+		    .unique_handles = true,
+		    .acl_support = 0,
+		    .cansettime = true,
+		    .homogenous = true,
+		    .supported_attrs = ATTRS_POSIX,
+		    .maxread = FSAL_MAXIOSIZE,
+		    .maxwrite = FSAL_MAXIOSIZE,
+		    .umask = 0,
+		    .auth_exportpath_xdev = false,
+		    .link_supports_permission_checks = false,
+		    .readdir_plus = true,
+		    .expire_time_parent = -1,
 		},
 	},
-	.follow_ms = FAMFS_FOLLOW_MS_DEFAULT,
+    .follow_ms = FAMFS_FOLLOW_MS_DEFAULT,
 };
 
 static struct config_item famfs_items[] = {
-	CONF_ITEM_UI32("Log_Follow_Interval_Ms", FAMFS_FOLLOW_MS_MIN, FAMFS_FOLLOW_MS_MAX,
-		       FAMFS_FOLLOW_MS_DEFAULT, famfs_fsal_module, follow_ms),
-	CONF_ITEM_BOOL("Invalidate_Reads", false, famfs_fsal_module, invalidate_reads),
-	CONFIG_EOL
-};
+    CONF_ITEM_UI32("Log_Follow_Interval_Ms", FAMFS_FOLLOW_MS_MIN, FAMFS_FOLLOW_MS_MAX,
+		   FAMFS_FOLLOW_MS_DEFAULT, famfs_fsal_module, follow_ms),
+    CONF_ITEM_BOOL("Invalidate_Reads", false, famfs_fsal_module, invalidate_reads), CONFIG_EOL};
 
-static struct config_block famfs_block = {
-	.dbus_interface_name = "org.ganesha.nfsd.config.fsal.famfs",
-	.blk_desc.name = "FAMFS",
-	.blk_desc.type = CONFIG_BLOCK,
-	.blk_desc.flags = CONFIG_UNIQUE,
-	.blk_desc.u.blk.init = noop_conf_init,
-	.blk_desc.u.blk.params = famfs_items,
-	.blk_desc.u.blk.commit = noop_conf_commit
-};
+static struct config_block famfs_block = {.dbus_interface_name =
+					      "org.ganesha.nfsd.config.fsal.famfs",
+					  .blk_desc.name = "FAMFS",
+					  .blk_desc.type = CONFIG_BLOCK,
+					  .blk_desc.flags = CONFIG_UNIQUE,
+					  .blk_desc.u.blk.init = noop_conf_init,
+					  .blk_desc.u.blk.params = famfs_items,
+					  .blk_desc.u.blk.commit = noop_conf_commit};
 
 /**
  * @brief famfs-core message callback: forward to the ganesha log.
@@ -117,8 +116,7 @@ void famfs_core_log_init(void)
  *
  * @return FSAL status
  */
-static fsal_status_t famfs_init_config(struct fsal_module *fsal_hdl,
-				       config_file_t config_struct,
+static fsal_status_t famfs_init_config(struct fsal_module *fsal_hdl, config_file_t config_struct,
 				       struct config_error_type *err_type)
 {
 	struct famfs_fsal_module *me = container_of(fsal_hdl, struct famfs_fsal_module, fsal);
@@ -162,11 +160,12 @@ MODULE_FINI void famfs_fsal_fini(void)
 
 	/* Devices still referenced by objects that were never released. */
 	pthread_mutex_lock(&FAMFS.lock);
-	glist_for_each_safe(node, next, &FAMFS.devices) {
+	glist_for_each_safe(node, next, &FAMFS.devices)
+	{
 		struct famfs_device *dev = glist_entry(node, struct famfs_device, node);
 
-		LogWarn(COMPONENT_FSAL, "FAMFS: closing %s at unload (%u references)",
-			dev->path, dev->refcount);
+		LogWarn(COMPONENT_FSAL, "FAMFS: closing %s at unload (%u references)", dev->path,
+			dev->refcount);
 		dev->refcount = 1;
 		pthread_mutex_unlock(&FAMFS.lock);
 		famfs_device_put(dev);

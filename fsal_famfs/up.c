@@ -51,8 +51,8 @@ void famfs_up_change(void *arg, uint64_t ino, uint64_t parent, unsigned int what
 	} else {
 		if (dev->nchanges == dev->capchanges) {
 			dev->capchanges = dev->capchanges ? 2 * dev->capchanges : 64;
-			dev->changes = gsh_realloc(dev->changes,
-						   dev->capchanges * sizeof(*dev->changes));
+			dev->changes =
+			    gsh_realloc(dev->changes, dev->capchanges * sizeof(*dev->changes));
 		}
 		dev->changes[dev->nchanges].ino = ino;
 		dev->changes[dev->nchanges].parent = parent;
@@ -67,7 +67,7 @@ static void famfs_up_invalidate(struct famfs_device *dev, const struct fsal_up_v
 				uint64_t ino, uint32_t flags)
 {
 	struct famfs_fh key;
-	struct gsh_buffdesc desc = { .addr = &key, .len = sizeof(key) };
+	struct gsh_buffdesc desc = {.addr = &key, .len = sizeof(key)};
 	fsal_status_t st;
 
 	key.ino = htole64(ino);
@@ -94,7 +94,8 @@ static size_t famfs_up_all_inodes(struct famfs_fs *fs, uint64_t **out)
 	while (sp && n < cap) {
 		i = stack[--sp];
 		nums[n++] = i->ino;
-		famfs_ns_foreach_child(i, c) {
+		famfs_ns_foreach_child(i, c)
+		{
 			if (sp < cap)
 				stack[sp++] = c;
 		}
@@ -136,7 +137,7 @@ static void famfs_up_step(struct famfs_device *dev)
 	pthread_mutex_lock(&dev->exp_lock);
 	if (!glist_empty(&dev->exports))
 		up = glist_first_entry(&dev->exports, struct famfs_fsal_export, dev_node)
-			     ->export.up_ops;
+			 ->export.up_ops;
 	if (up && reset) {
 		LogEvent(COMPONENT_FSAL_UP, "FAMFS: %s: view rebuilt, invalidating %zu objects",
 			 dev->path, nall);
@@ -150,11 +151,10 @@ static void famfs_up_step(struct famfs_device *dev)
 			if (changes[k].parent)
 				famfs_up_invalidate(dev, up, changes[k].parent,
 						    FSAL_UP_INVALIDATE_DIR_POPULATED |
-						    FSAL_UP_INVALIDATE_DIR_CHUNKS |
-						    FSAL_UP_INVALIDATE_ATTRS);
+							FSAL_UP_INVALIDATE_DIR_CHUNKS |
+							FSAL_UP_INVALIDATE_ATTRS);
 			famfs_up_invalidate(dev, up, changes[k].ino,
-					    FSAL_UP_INVALIDATE_ATTRS |
-					    FSAL_UP_INVALIDATE_CONTENT);
+					    FSAL_UP_INVALIDATE_ATTRS | FSAL_UP_INVALIDATE_CONTENT);
 		}
 	}
 	pthread_mutex_unlock(&dev->exp_lock);

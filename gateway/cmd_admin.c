@@ -18,8 +18,8 @@
 #include "json.h"
 
 static const struct option json_opts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ NULL, 0, NULL, 0 },
+    {"json", no_argument, NULL, 'j'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Parse a command that takes only --json and no arguments. */
@@ -43,15 +43,12 @@ static int parse_json_only(int argc, char **argv, bool *json)
 int cmd_mkfs(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "log-size", required_argument, NULL, 'l' },
-		{ "size", required_argument, NULL, 's' },
-		{ "fs-uuid", required_argument, NULL, 'F' },
-		{ "no-upstream", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
+	    {"force", no_argument, NULL, 'f'},	     {"log-size", required_argument, NULL, 'l'},
+	    {"size", required_argument, NULL, 's'},  {"fs-uuid", required_argument, NULL, 'F'},
+	    {"no-upstream", no_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
 	};
-	struct famfs_mkfs_opts mo = { .system_uuid = ctx->system_uuid };
-	struct famfs_dev_opts dopts = { .offset = ctx->dev_offset };
+	struct famfs_mkfs_opts mo = {.system_uuid = ctx->system_uuid};
+	struct famfs_dev_opts dopts = {.offset = ctx->dev_offset};
 	struct famfs_dev *dev;
 	uint64_t size = 0;
 	bool created = false;
@@ -87,7 +84,8 @@ int cmd_mkfs(int argc, char **argv, struct gw_ctx *ctx)
 		}
 	}
 	if (optind != argc) {
-		gw_error("mkfs", "unexpected argument '%s' (the device comes from -d)", argv[optind]);
+		gw_error("mkfs", "unexpected argument '%s' (the device comes from -d)",
+			 argv[optind]);
 		return GW_EXIT_USAGE;
 	}
 	path = gw_device(ctx, "mkfs");
@@ -238,7 +236,7 @@ int cmd_info(int argc, char **argv, struct gw_ctx *ctx)
 
 int cmd_fsck(int argc, char **argv, struct gw_ctx *ctx)
 {
-	struct famfs_dev_opts dopts = { .readonly = true, .offset = ctx->dev_offset };
+	struct famfs_dev_opts dopts = {.readonly = true, .offset = ctx->dev_offset};
 	struct famfs_fsck_report r;
 	struct famfs_dev *dev;
 	const char *path;
@@ -315,9 +313,10 @@ int cmd_fsck(int argc, char **argv, struct gw_ctx *ctx)
 			printf("log: %llu of %llu entries used (generation %llu); %llu valid (%llu "
 			       "files, %llu directories, %llu extension, %llu other), %llu bad\n",
 			       (unsigned long long)r.log_used, (unsigned long long)r.log_slots,
-			       (unsigned long long)r.generation, (unsigned long long)r.entries_valid,
-			       (unsigned long long)r.files, (unsigned long long)r.dirs,
-			       (unsigned long long)r.ext_entries, (unsigned long long)r.other,
+			       (unsigned long long)r.generation,
+			       (unsigned long long)r.entries_valid, (unsigned long long)r.files,
+			       (unsigned long long)r.dirs, (unsigned long long)r.ext_entries,
+			       (unsigned long long)r.other,
 			       (unsigned long long)(r.bad_entries + r.bad_payloads));
 			printf("namespace: %llu files, %llu directories\n",
 			       (unsigned long long)r.live_files, (unsigned long long)r.live_dirs);
@@ -451,7 +450,9 @@ int cmd_log(int argc, char **argv, struct gw_ctx *ctx)
 				jw_str(&w, "type", famfs_log_entry_type_name(le->le_type));
 				jw_u64(&w, "type_code", le->le_type);
 				if (famfs_xe_is_ext(le->le_type))
-					jw_u64(&w, "ino", ((const struct famfs_xe_hdr *)le->le_payload)->xh_ino);
+					jw_u64(
+					    &w, "ino",
+					    ((const struct famfs_xe_hdr *)le->le_payload)->xh_ino);
 			}
 			jw_obj_end(&w);
 			continue;

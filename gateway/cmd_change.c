@@ -44,8 +44,8 @@ static int parent_and_name(struct famfs_fs *fs, const char *cmd, const char *use
 	return rc;
 }
 
-static int rm_tree(struct famfs_fs *fs, struct famfs_inode *dir, const char *name,
-		   const char *user, bool recursive)
+static int rm_tree(struct famfs_fs *fs, struct famfs_inode *dir, const char *name, const char *user,
+		   bool recursive)
 {
 	struct famfs_inode *obj = famfs_ns_lookup(famfs_fs_ns(fs), dir, name, strlen(name));
 	int rc;
@@ -134,8 +134,8 @@ int cmd_mv(int argc, char **argv, struct gw_ctx *ctx)
 		return GW_EXIT_FAIL;
 	}
 	/* DST an existing directory: move into it, under the source's name. */
-	bool into = famfs_fs_resolve(fs, gw_relpath(argv[argc - 1]), &dst) == 0 &&
-		    S_ISDIR(dst->mode);
+	bool into =
+	    famfs_fs_resolve(fs, gw_relpath(argv[argc - 1]), &dst) == 0 && S_ISDIR(dst->mode);
 
 	if (argc > 3 && !into) {
 		gw_error("mv", "%s: with several sources the target must be a directory",
@@ -153,15 +153,15 @@ int cmd_mv(int argc, char **argv, struct gw_ctx *ctx)
 		if (into) {
 			ddir = dst;
 			snprintf(dname, sizeof(dname), "%s", sname);
-		} else if (parent_and_name(fs, "mv", argv[argc - 1], &ddir, dname,
-					   sizeof(dname))) {
+		} else if (parent_and_name(fs, "mv", argv[argc - 1], &ddir, dname, sizeof(dname))) {
 			rc = GW_EXIT_FAIL;
 			continue;
 		}
 		r = famfs_fs_rename(fs, sdir, sname, ddir, dname);
 		if (r) {
 			gw_error("mv", "%s -> %s: %s", argv[a], argv[argc - 1],
-				 r == -ENOENT ? "no such file or directory in famfs" : strerror(-r));
+				 r == -ENOENT ? "no such file or directory in famfs"
+					      : strerror(-r));
 			rc = GW_EXIT_FAIL;
 		}
 	}
@@ -210,8 +210,8 @@ int cmd_truncate(int argc, char **argv, struct gw_ctx *ctx)
 }
 
 /* chmod, chown and touch: one setattr per path. */
-static int setattr_paths(struct gw_ctx *ctx, const char *cmd, char **paths, int n,
-			 uint32_t valid, mode_t mode, uint32_t uid, uint32_t gid, bool create)
+static int setattr_paths(struct gw_ctx *ctx, const char *cmd, char **paths, int n, uint32_t valid,
+			 mode_t mode, uint32_t uid, uint32_t gid, bool create)
 {
 	struct famfs_inode *ino;
 	struct famfs_fs *fs;
@@ -227,7 +227,8 @@ static int setattr_paths(struct gw_ctx *ctx, const char *cmd, char **paths, int 
 		int r = famfs_fs_resolve(fs, gw_relpath(paths[a]), &ino);
 
 		if (r == -ENOENT && create) {
-			r = famfs_fs_create(fs, gw_relpath(paths[a]), 0, 0644, getuid(), getgid(), NULL, NULL);
+			r = famfs_fs_create(fs, gw_relpath(paths[a]), 0, 0644, getuid(), getgid(),
+					    NULL, NULL);
 			if (r)
 				gw_error(cmd, "%s: %s", paths[a], strerror(-r));
 			rc = r ? GW_EXIT_FAIL : rc;
@@ -235,7 +236,8 @@ static int setattr_paths(struct gw_ctx *ctx, const char *cmd, char **paths, int 
 		}
 		if (r) {
 			gw_error(cmd, "%s: %s", paths[a],
-				 r == -ENOENT ? "no such file or directory in famfs" : strerror(-r));
+				 r == -ENOENT ? "no such file or directory in famfs"
+					      : strerror(-r));
 			rc = GW_EXIT_FAIL;
 			continue;
 		}
@@ -261,8 +263,7 @@ int cmd_chmod(int argc, char **argv, struct gw_ctx *ctx)
 		gw_error("chmod", "mode '%s' is not octal 0..07777", argv[1]);
 		return GW_EXIT_USAGE;
 	}
-	return setattr_paths(ctx, "chmod", argv + 2, argc - 2, FAMFS_ATTR_MODE, mode, 0, 0,
-			     false);
+	return setattr_paths(ctx, "chmod", argv + 2, argc - 2, FAMFS_ATTR_MODE, mode, 0, 0, false);
 }
 
 int cmd_chown(int argc, char **argv, struct gw_ctx *ctx)
@@ -339,11 +340,11 @@ int cmd_compact(int argc, char **argv, struct gw_ctx *ctx)
 int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "no-upstream", no_argument, NULL, 'n' },
-		{ "upstream", no_argument, NULL, 'u' },
-		{ "evict", required_argument, NULL, 'e' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"no-upstream", no_argument, NULL, 'n'},
+	    {"upstream", no_argument, NULL, 'u'},
+	    {"evict", required_argument, NULL, 'e'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct famfs_host_info hi[256];
 	static struct famfs_pending_info pend[4096];
@@ -433,9 +434,9 @@ int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx)
 		       (unsigned long long)famfs_fs_generation(fs));
 		printf("upstream famfs hosts: %s\n",
 		       famfs_fs_no_upstream(fs)
-			       ? "declared absent (freed space is reused behind the slowest host)"
-			       : "may exist (freed space is never reused; 'famfs-gw hosts "
-				 "--no-upstream' if none mounts this file system)");
+			   ? "declared absent (freed space is reused behind the slowest host)"
+			   : "may exist (freed space is never reused; 'famfs-gw hosts "
+			     "--no-upstream' if none mounts this file system)");
 		printf("freed space waiting: %llu bytes in %zu extent(s)\n",
 		       (unsigned long long)famfs_fs_pending_bytes(fs), np);
 		printf("%4s  %-36s %8s %10s %10s %12s  %s\n", "slot", "system uuid", "pid",
@@ -447,11 +448,11 @@ int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx)
 			for (size_t p = 0; p < np; p++)
 				waits += pend[p].freed_at >= hi[i].safe ? pend[p].len : 0;
 			famfs_uuid_format(hi[i].uuid, u);
-			printf("%4u  %-36s %8u %10llu %10llu %12llu  %s\n", hi[i].slot, u, hi[i].pid,
-			       (unsigned long long)hi[i].replayed, (unsigned long long)hi[i].safe,
-			       (unsigned long long)waits,
-			       hi[i].self ? "this process"
-			       : hi[i].dead ? "dead (freed at next allocation)"
+			printf("%4u  %-36s %8u %10llu %10llu %12llu  %s\n", hi[i].slot, u,
+			       hi[i].pid, (unsigned long long)hi[i].replayed,
+			       (unsigned long long)hi[i].safe, (unsigned long long)waits,
+			       hi[i].self    ? "this process"
+			       : hi[i].dead  ? "dead (freed at next allocation)"
 			       : hi[i].local ? "this host"
 					     : "other host");
 		}

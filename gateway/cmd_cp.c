@@ -24,8 +24,8 @@
 #include "famfs/path.h"
 #include "gw.h"
 
-#define CP_CHUNK        (1u << 20)
-#define PROGRESS_MIN    (64ULL << 20) /* files at least this large show a bar */
+#define CP_CHUNK     (1u << 20)
+#define PROGRESS_MIN (64ULL << 20) /* files at least this large show a bar */
 
 int gw_parse_alloc_opt(const char *cmd, int c, const char *arg, struct famfs_alloc_params *ap);
 
@@ -48,8 +48,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress(struct cp_ctx *c, const char *name, uint64_t done, uint64_t total,
-		     double t0, bool last)
+static void progress(struct cp_ctx *c, const char *name, uint64_t done, uint64_t total, double t0,
+		     bool last)
 {
 	char bar[31];
 	int fill;
@@ -80,8 +80,7 @@ static int famfs_join(const char *dir, const char *name, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st,
-			const char *rel)
+static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st, const char *rel)
 {
 	struct famfs_inode *ino;
 	double t0 = now_s();
@@ -89,15 +88,19 @@ static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st
 	int fd, rc;
 
 	if (st->st_size == 0) {
-		fprintf(stderr, "famfs-gw: cp: warning: %s: empty file skipped (famfs files hold "
-				"at least one byte)\n", src);
+		fprintf(stderr,
+			"famfs-gw: cp: warning: %s: empty file skipped (famfs files hold "
+			"at least one byte)\n",
+			src);
 		return 0;
 	}
 	rc = famfs_fs_resolve(c->fs, rel, &ino);
 	if (rc == 0) {
 		if (S_ISDIR(ino->mode) || ino->size != (uint64_t)st->st_size) {
-			gw_error("cp", ":%s: exists with a different size; famfs files keep the size "
-				 "they were created with", rel);
+			gw_error("cp",
+				 ":%s: exists with a different size; famfs files keep the size "
+				 "they were created with",
+				 rel);
 			return -EEXIST;
 		}
 	} else {
@@ -142,8 +145,7 @@ static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st
 
 static int copy_in(struct cp_ctx *c, const char *src, const char *rel);
 
-static int copy_in_dir(struct cp_ctx *c, const char *src, const struct stat *st,
-		       const char *rel)
+static int copy_in_dir(struct cp_ctx *c, const char *src, const struct stat *st, const char *rel)
 {
 	struct famfs_inode *ino;
 	struct dirent *de;
@@ -227,7 +229,8 @@ static int copy_out(struct cp_ctx *c, const struct famfs_inode *ino, const char 
 			gw_error("cp", "%s: %s", dst, strerror(errno));
 			return rc;
 		}
-		famfs_ns_foreach_child(ino, child) {
+		famfs_ns_foreach_child(ino, child)
+		{
 			char child_dst[4096], child_rel[FAMFS_RELPATH_MAX + 2];
 
 			snprintf(child_dst, sizeof(child_dst), "%s/%s", dst, child->name);
@@ -295,15 +298,15 @@ static int target_in(struct cp_ctx *c, const char *src, const char *dst_rel, boo
 int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "recursive", no_argument, NULL, 'r' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "nstrips", required_argument, NULL, 'N' },
-		{ "nbuckets", required_argument, NULL, 'B' },
-		{ "chunk-size", required_argument, NULL, 'C' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
+	    {"recursive", no_argument, NULL, 'r'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"nstrips", required_argument, NULL, 'N'},
+	    {"nbuckets", required_argument, NULL, 'B'},
+	    {"chunk-size", required_argument, NULL, 'C'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct cp_ctx c = { .tty = isatty(STDERR_FILENO) };
+	struct cp_ctx c = {.tty = isatty(STDERR_FILENO)};
 	const char *dst;
 	int nsrc, opt, rc = 0;
 
@@ -339,8 +342,10 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 	dst = argv[argc - 1];
 	for (int a = optind; a < argc - 1; a++) {
 		if (is_famfs(argv[a]) == is_famfs(dst)) {
-			gw_error("cp", "'%s' -> '%s': one side must be a famfs path (':' prefix) "
-				 "and the other a host path", argv[a], dst);
+			gw_error("cp",
+				 "'%s' -> '%s': one side must be a famfs path (':' prefix) "
+				 "and the other a host path",
+				 argv[a], dst);
 			return GW_EXIT_USAGE;
 		}
 	}
@@ -364,8 +369,10 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 		}
 		dst_is_dir = famfs_fs_resolve(c.fs, dst_rel, &dino) == 0 && S_ISDIR(dino->mode);
 		if (nsrc > 1 && !dst_is_dir) {
-			gw_error("cp", "%s: with several sources the target must be an existing "
-				 "famfs directory", dst);
+			gw_error("cp",
+				 "%s: with several sources the target must be an existing "
+				 "famfs directory",
+				 dst);
 			famfs_fs_unlock(c.fs);
 			rc = -ENOTDIR;
 			goto out;
@@ -388,7 +395,8 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 		bool dst_is_dir = stat(dst, &st) == 0 && S_ISDIR(st.st_mode);
 
 		if (nsrc > 1 && !dst_is_dir) {
-			gw_error("cp", "%s: with several sources the target must be a directory", dst);
+			gw_error("cp", "%s: with several sources the target must be a directory",
+				 dst);
 			rc = -ENOTDIR;
 			goto out;
 		}

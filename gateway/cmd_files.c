@@ -28,9 +28,8 @@ static void ls_line(const struct famfs_inode *i, const char *name, bool lng)
 		return;
 	}
 	gw_mode_string(i->mode, mode);
-	printf("%s %6u %6u %12llu %8llu %s%s\n", mode, i->uid, i->gid,
-	       (unsigned long long)i->size, (unsigned long long)i->ino, name,
-	       S_ISDIR(i->mode) ? "/" : "");
+	printf("%s %6u %6u %12llu %8llu %s%s\n", mode, i->uid, i->gid, (unsigned long long)i->size,
+	       (unsigned long long)i->ino, name, S_ISDIR(i->mode) ? "/" : "");
 }
 
 int cmd_ls(int argc, char **argv, struct gw_ctx *ctx)
@@ -60,8 +59,7 @@ int cmd_ls(int argc, char **argv, struct gw_ctx *ctx)
 			ls_line(ino, path, lng);
 			continue;
 		}
-		famfs_ns_foreach_child(ino, child)
-			ls_line(child, child->name, lng);
+		famfs_ns_foreach_child(ino, child) ls_line(child, child->name, lng);
 	}
 	famfs_fs_close(fs);
 	return rc;
@@ -70,8 +68,8 @@ int cmd_ls(int argc, char **argv, struct gw_ctx *ctx)
 int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct famfs_inode *ino;
 	struct famfs_fs *fs;
@@ -130,7 +128,8 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 		       (unsigned long long)ino->ino, (unsigned long long)ino->size,
 		       ino->mode & 07777, mode, ino->uid, ino->gid);
 		if (ino->log_index != UINT64_MAX)
-			printf("   log: created by entry %llu\n", (unsigned long long)ino->log_index);
+			printf("   log: created by entry %llu\n",
+			       (unsigned long long)ino->log_index);
 		if (ino->mtime_ns) {
 			time_t t = (time_t)(ino->mtime_ns / 1000000000ULL);
 			char when[64];
@@ -145,15 +144,16 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 				printf("  map: interleaved, %llu strips, chunk 0x%llx\n",
 				       (unsigned long long)m->ie[0].ie_nstrips,
 				       (unsigned long long)m->ie[0].ie_chunk_size);
-				for (uint64_t k = 0; k < m->ie[0].ie_nstrips && k < FAMFS_MAX_STRIPS;
-				     k++)
+				for (uint64_t k = 0;
+				     k < m->ie[0].ie_nstrips && k < FAMFS_MAX_STRIPS; k++)
 					printf("    strip %llu: offset 0x%llx length 0x%llx\n",
 					       (unsigned long long)k,
 					       (unsigned long long)m->ie[0].ie_strips[k].ext_offset,
 					       (unsigned long long)m->ie[0].ie_strips[k].ext_len);
 			} else {
 				printf("  map: %u simple extent(s)\n", m->fmap_count);
-				for (uint32_t k = 0; k < m->fmap_count && k < FAMFS_MAX_SIMPLE_EXT; k++)
+				for (uint32_t k = 0; k < m->fmap_count && k < FAMFS_MAX_SIMPLE_EXT;
+				     k++)
 					printf("    extent %u: offset 0x%llx length 0x%llx\n", k,
 					       (unsigned long long)m->se[k].ext_offset,
 					       (unsigned long long)m->se[k].ext_len);
@@ -311,8 +311,8 @@ static int creat_from(struct creat_job *j, const char *list, uint64_t dflt)
 			continue;
 		}
 		if (!size) {
-			gw_error(j->cmd, "%s:%lu: no size for '%s' (give -s or a size column)", list,
-				 lineno, path);
+			gw_error(j->cmd, "%s:%lu: no size for '%s' (give -s or a size column)",
+				 list, lineno, path);
 			j->failed++;
 			continue;
 		}
@@ -326,17 +326,17 @@ static int creat_from(struct creat_job *j, const char *list, uint64_t dflt)
 int cmd_creat(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "size", required_argument, NULL, 's' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "nstrips", required_argument, NULL, 'N' },
-		{ "nbuckets", required_argument, NULL, 'B' },
-		{ "chunk-size", required_argument, NULL, 'C' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
+	    {"size", required_argument, NULL, 's'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"nstrips", required_argument, NULL, 'N'},
+	    {"nbuckets", required_argument, NULL, 'B'},
+	    {"chunk-size", required_argument, NULL, 'C'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct famfs_alloc_params ap = { 0 };
-	struct creat_job j = { .cmd = "creat", .mode = 0644, .ap = &ap };
+	struct famfs_alloc_params ap = {0};
+	struct creat_job j = {.cmd = "creat", .mode = 0644, .ap = &ap};
 	const char *from = NULL;
 	uint64_t size = 0;
 	int c, rc;
@@ -433,8 +433,8 @@ int cmd_cat(int argc, char **argv, struct gw_ctx *ctx)
 			continue;
 		}
 		for (;;) {
-			ssize_t n = famfs_file_read(fs, ino, off, buf, sizeof(buf),
-						    FAMFS_IO_INVALIDATE);
+			ssize_t n =
+			    famfs_file_read(fs, ino, off, buf, sizeof(buf), FAMFS_IO_INVALIDATE);
 
 			if (n < 0) {
 				gw_error("cat", "%s: read at %llu: %s", argv[a],

@@ -44,33 +44,33 @@
 #include "gw.h"
 #include "json.h"
 
-#define SERVE "serve"
-#define STATUS "status"
+#define SERVE		    "serve"
+#define STATUS		    "status"
 #define GW_EXIT_NOT_RUNNING 3
 
-#define MAX_EXPORTS 64
-#define DEFAULT_PORT 2049
-#define DEFAULT_PSEUDO "/famfs"
-#define DEFAULT_BIND "127.0.0.1"
+#define MAX_EXPORTS	  64
+#define DEFAULT_PORT	  2049
+#define DEFAULT_PSEUDO	  "/famfs"
+#define DEFAULT_BIND	  "127.0.0.1"
 #define DEFAULT_FOLLOW_MS 1000
-#define START_TIMEOUT_MS 20000
-#define STOP_TIMEOUT_MS 15000
-#define DEBIAN_FSAL_DIR "/usr/lib/x86_64-linux-gnu/ganesha"
-#define FAMFS_PLUGIN "libfsalfamfs.so"
-#define TAIL_LINES 25
+#define START_TIMEOUT_MS  20000
+#define STOP_TIMEOUT_MS	  15000
+#define DEBIAN_FSAL_DIR	  "/usr/lib/x86_64-linux-gnu/ganesha"
+#define FAMFS_PLUGIN	  "libfsalfamfs.so"
+#define TAIL_LINES	  25
 
 struct export_def {
 	char name[64];
-	char *device;      /* as given */
+	char *device;	   /* as given */
 	char *device_abs;  /* absolute, for ganesha.conf */
-	char *path;        /* directory inside famfs ("/" = all) */
-	char *pseudo;      /* NFSv4 pseudo path (also the v3 mount path) */
-	char *fsal;        /* FSAL name; "FAMFS" unless read from a ganesha.conf */
+	char *path;	   /* directory inside famfs ("/" = all) */
+	char *pseudo;	   /* NFSv4 pseudo path (also the v3 mount path) */
+	char *fsal;	   /* FSAL name; "FAMFS" unless read from a ganesha.conf */
 	char *system_uuid; /* System_UUID for the FSAL block, or NULL */
-	bool ro;           /* Access_Type = RO asked for */
+	bool ro;	   /* Access_Type = RO asked for */
 	uint64_t offset;   /* Device_Offset */
 	unsigned int id;   /* Export_Id */
-	int line;          /* where it was defined (config files) */
+	int line;	   /* where it was defined (config files) */
 	/* what the device check found */
 	bool checked;
 	bool master;
@@ -80,18 +80,18 @@ struct export_def {
 
 struct serve_cfg {
 	int port;
-	int mnt_port;           /* 0: ganesha picks one (and registers it with rpcbind) */
-	char protocols[16];     /* "3, 4" or "4" or "3" */
-	bool protocols_set;     /* given by the user (else chosen by rpcbind's presence) */
+	int mnt_port;	    /* 0: ganesha picks one (and registers it with rpcbind) */
+	char protocols[16]; /* "3, 4" or "4" or "3" */
+	bool protocols_set; /* given by the user (else chosen by rpcbind's presence) */
 	time_t started;
 	char bind[64];
 	char *run_dir;
 	unsigned int follow_ms;
 	char *system_uuid;
 	char *plugin_dir;
-	char *ganesha_conf;     /* the file ganesha reads */
-	const char *source;     /* "command line", GW.CONF or the ganesha.conf */
-	bool as_is;             /* --ganesha-conf */
+	char *ganesha_conf; /* the file ganesha reads */
+	const char *source; /* "command line", GW.CONF or the ganesha.conf */
+	bool as_is;	    /* --ganesha-conf */
 	bool background;
 	bool dry_run;
 	struct export_def ex[MAX_EXPORTS];
@@ -167,7 +167,7 @@ static int parse_port(const char *s, int *port)
 
 static bool valid_uuid(const char *s)
 {
-	static const int dash[] = { 8, 13, 18, 23 };
+	static const int dash[] = {8, 13, 18, 23};
 	size_t d = 0;
 
 	if (strlen(s) != 36)
@@ -215,7 +215,7 @@ static int tcp_probe(const char *addr, int port);
 /** Ganesha 4.3 must register NFSv3 and MOUNT with rpcbind, or it exits. */
 static bool rpcbind_running(void)
 {
-	struct sockaddr_un su = { .sun_family = AF_UNIX, .sun_path = "/run/rpcbind.sock" };
+	struct sockaddr_un su = {.sun_family = AF_UNIX, .sun_path = "/run/rpcbind.sock"};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool up = false;
 
@@ -310,7 +310,7 @@ static void print_tail(const char *path, int nlines)
 /** 0 when something accepts TCP connections on addr:port. */
 static int tcp_probe(const char *addr, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd, rc;
 
 	if (!addr || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
@@ -327,7 +327,7 @@ static int tcp_probe(const char *addr, int port)
 /** 0 when addr:port can be bound for listening (TIME_WAIT leftovers do not count). */
 static int port_free(const char *addr, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int one = 1, fd, rc = 0;
 
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
@@ -376,7 +376,7 @@ static bool pid_runs(pid_t pid, const char *what)
 /** Established TCP connections whose local port is @p port (/proc/net/tcp and tcp6). */
 static int count_clients(int port)
 {
-	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
 	int count = 0;
 
 	for (size_t f = 0; f < 2; f++) {
@@ -427,7 +427,7 @@ static const char *find_ganesha(void)
 /* ------------------------------------------------------------------ gateway config */
 
 static int conf_err(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int conf_err(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -443,10 +443,10 @@ static int conf_err(const char *file, int line, const char *fmt, ...)
 	return GW_EXIT_USAGE;
 }
 
-static const char *const global_keys[] = { "port", "bind", "run_dir", "log_follow_ms",
-					    "system_uuid", "plugin_dir", "protocols", NULL };
-static const char *const export_keys[] = { "device", "path", "pseudo", "access",
-					    "device_offset", "system_uuid", NULL };
+static const char *const global_keys[] = {"port",	 "bind",       "run_dir",   "log_follow_ms",
+					  "system_uuid", "plugin_dir", "protocols", NULL};
+static const char *const export_keys[] = {"device",	   "path",	  "pseudo", "access",
+					  "device_offset", "system_uuid", NULL};
 
 static bool in_list(const char *const *list, const char *k)
 {
@@ -456,8 +456,7 @@ static bool in_list(const char *const *list, const char *k)
 	return false;
 }
 
-static int conf_global(struct serve_cfg *c, const char *file, int ln, const char *k,
-		       const char *v)
+static int conf_global(struct serve_cfg *c, const char *file, int ln, const char *k, const char *v)
 {
 	unsigned long u;
 
@@ -472,12 +471,15 @@ static int conf_global(struct serve_cfg *c, const char *file, int ln, const char
 		c->run_dir = xstrdup(v);
 	} else if (!strcmp(k, "log_follow_ms")) {
 		if (parse_uint(v, 3600000, &u))
-			return conf_err(file, ln, "log_follow_ms '%s' is not a number of milliseconds", v);
+			return conf_err(file, ln,
+					"log_follow_ms '%s' is not a number of milliseconds", v);
 		c->follow_ms = (unsigned int)u;
 	} else if (!strcmp(k, "system_uuid")) {
 		if (!valid_uuid(v))
-			return conf_err(file, ln, "system_uuid '%s' is not a UUID "
-				       "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", v);
+			return conf_err(file, ln,
+					"system_uuid '%s' is not a UUID "
+					"(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+					v);
 		c->system_uuid = xstrdup(v);
 	} else if (!strcmp(k, "plugin_dir")) {
 		c->plugin_dir = xstrdup(v);
@@ -489,8 +491,7 @@ static int conf_global(struct serve_cfg *c, const char *file, int ln, const char
 	return 0;
 }
 
-static int conf_export(struct export_def *e, const char *file, int ln, const char *k,
-		       const char *v)
+static int conf_export(struct export_def *e, const char *file, int ln, const char *k, const char *v)
 {
 	if (!strcmp(k, "device")) {
 		e->device = xstrdup(v);
@@ -557,14 +558,15 @@ static int conf_load(struct serve_cfg *c, const char *file)
 
 			if (s[len - 1] != ']') {
 				fclose(f);
-				return conf_err(file, ln, "section header '%s' has no closing ']'", s);
+				return conf_err(file, ln, "section header '%s' has no closing ']'",
+						s);
 			}
 			s[len - 1] = '\0';
 			s = trim(s + 1);
 			if (strncmp(s, "export", 6) || !isspace((unsigned char)s[6])) {
 				fclose(f);
-				return conf_err(file, ln, "unknown section '[%s]' (expected [export NAME])",
-						s);
+				return conf_err(
+				    file, ln, "unknown section '[%s]' (expected [export NAME])", s);
 			}
 			if (strlen(trim(s + 6)) >= sizeof(name)) {
 				fclose(f);
@@ -575,20 +577,25 @@ static int conf_load(struct serve_cfg *c, const char *file)
 			for (char *p = name; *p; p++) {
 				if (!isalnum((unsigned char)*p) && !strchr("_.-", *p)) {
 					fclose(f);
-					return conf_err(file, ln, "export name '%s': use letters, "
-							"digits, '_', '.' and '-'", name);
+					return conf_err(file, ln,
+							"export name '%s': use letters, "
+							"digits, '_', '.' and '-'",
+							name);
 				}
 			}
 			if (!*name || strlen(name) >= sizeof(cur->name)) {
 				fclose(f);
-				return conf_err(file, ln, "an export needs a name of 1 to 63 "
+				return conf_err(file, ln,
+						"an export needs a name of 1 to 63 "
 						"characters: [export NAME]");
 			}
 			for (size_t i = 0; i < c->nex; i++) {
 				if (!strcmp(c->ex[i].name, name)) {
 					fclose(f);
-					return conf_err(file, ln, "export '%s' is defined twice "
-							"(first on line %d)", name, c->ex[i].line);
+					return conf_err(file, ln,
+							"export '%s' is defined twice "
+							"(first on line %d)",
+							name, c->ex[i].line);
 				}
 			}
 			if (c->nex >= MAX_EXPORTS) {
@@ -604,8 +611,8 @@ static int conf_load(struct serve_cfg *c, const char *file)
 		eq = strchr(s, '=');
 		if (!eq) {
 			fclose(f);
-			return conf_err(file, ln, "expected 'key = value' or '[export NAME]', got '%s'",
-					s);
+			return conf_err(file, ln,
+					"expected 'key = value' or '[export NAME]', got '%s'", s);
 		}
 		*eq = '\0';
 		k = trim(s);
@@ -622,9 +629,12 @@ static int conf_load(struct serve_cfg *c, const char *file)
 		}
 		if (!in_list(global_keys, k) && !in_list(export_keys, k)) {
 			fclose(f);
-			return conf_err(file, ln, "unknown setting '%s' (global: port, bind, run_dir, "
-					"log_follow_ms, system_uuid, plugin_dir, protocols; in [export NAME]: "
-					"device, path, pseudo, access, device_offset, system_uuid)", k);
+			return conf_err(
+			    file, ln,
+			    "unknown setting '%s' (global: port, bind, run_dir, "
+			    "log_follow_ms, system_uuid, plugin_dir, protocols; in [export NAME]: "
+			    "device, path, pseudo, access, device_offset, system_uuid)",
+			    k);
 		}
 		if (!*v) {
 			fclose(f);
@@ -632,8 +642,10 @@ static int conf_load(struct serve_cfg *c, const char *file)
 		}
 		if (cur && !in_list(export_keys, k)) {
 			fclose(f);
-			return conf_err(file, ln, "'%s' is a global setting: put it before the "
-					"first [export NAME] section", k);
+			return conf_err(file, ln,
+					"'%s' is a global setting: put it before the "
+					"first [export NAME] section",
+					k);
 		}
 		if (!cur && !in_list(global_keys, k)) {
 			fclose(f);
@@ -660,9 +672,10 @@ static int conf_load(struct serve_cfg *c, const char *file)
 						: xasprintf("%s/%s", DEFAULT_PSEUDO, e->name);
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(c->ex[j].pseudo, e->pseudo))
-				return conf_err(file, e->line, "export '%s' has the same pseudo path "
-						"'%s' as export '%s'", e->name, e->pseudo,
-						c->ex[j].name);
+				return conf_err(file, e->line,
+						"export '%s' has the same pseudo path "
+						"'%s' as export '%s'",
+						e->name, e->pseudo, c->ex[j].name);
 		}
 	}
 	return 0;
@@ -796,13 +809,14 @@ static int gs_block(struct gscan *s, struct serve_cfg *c, const char *file, char
 			}
 			if (depth == 1 && !strcasecmp(blocks[0], "NFS_CORE_PARAM")) {
 				if (!strcasecmp(key, "NFS_Port") && parse_port(val, &c->port))
-					return conf_err(file, s->line, "NFS_Port '%s' is not a port",
-							val);
+					return conf_err(file, s->line,
+							"NFS_Port '%s' is not a port", val);
 				if (!strcasecmp(key, "MNT_Port") && strcmp(val, "0") &&
 				    parse_port(val, &c->mnt_port))
-					return conf_err(file, s->line, "MNT_Port '%s' is not a port",
-							val);
-				if (!strcasecmp(key, "Protocols") || !strcasecmp(key, "NFS_Protocols")) {
+					return conf_err(file, s->line,
+							"MNT_Port '%s' is not a port", val);
+				if (!strcasecmp(key, "Protocols") ||
+				    !strcasecmp(key, "NFS_Protocols")) {
 					char *v3 = strchr(list, '3');
 
 					/* only whether NFSv3 (which needs rpcbind) is on matters */
@@ -812,8 +826,10 @@ static int gs_block(struct gscan *s, struct serve_cfg *c, const char *file, char
 				}
 				if (!strcasecmp(key, "Bind_addr")) {
 					if (!valid_ipv4(val))
-						return conf_err(file, s->line, "Bind_addr '%s' is "
-								"not an IPv4 address", val);
+						return conf_err(file, s->line,
+								"Bind_addr '%s' is "
+								"not an IPv4 address",
+								val);
 					snprintf(c->bind, sizeof(c->bind), "%.63s", val);
 				}
 				if (!strcasecmp(key, "Plugins_Dir"))
@@ -839,8 +855,10 @@ static int gs_block(struct gscan *s, struct serve_cfg *c, const char *file, char
 					e->system_uuid = xstrdup(val);
 				else if (!strcasecmp(key, "Device_Offset") &&
 					 gw_parse_size(val, &e->offset))
-					return conf_err(file, s->line, "Device_Offset '%s' is not a "
-							"size", val);
+					return conf_err(file, s->line,
+							"Device_Offset '%s' is not a "
+							"size",
+							val);
 			} else if (depth == 1 && !strcasecmp(blocks[0], "FAMFS") &&
 				   !strcasecmp(key, "Log_Follow_Interval_Ms")) {
 				unsigned long u;
@@ -855,8 +873,8 @@ static int gs_block(struct gscan *s, struct serve_cfg *c, const char *file, char
 
 static int ganesha_conf_scan(struct serve_cfg *c, const char *file)
 {
-	struct gscan s = { .line = 1 };
-	char *blocks[4] = { NULL };
+	struct gscan s = {.line = 1};
+	char *blocks[4] = {NULL};
 	char *text;
 	long size;
 	FILE *f = fopen(file, "re");
@@ -896,7 +914,8 @@ static int ganesha_conf_scan(struct serve_cfg *c, const char *file)
 		if (!e->path)
 			e->path = xstrdup("/");
 		if (!strcasecmp(e->fsal, "FAMFS") && !e->device)
-			return conf_err(file, e->line, "FAMFS export '%s' has no Device", e->pseudo);
+			return conf_err(file, e->line, "FAMFS export '%s' has no Device",
+					e->pseudo);
 	}
 	return 0;
 }
@@ -910,10 +929,9 @@ static bool is_famfs(const struct export_def *e)
 
 static void uuid_str(const uint8_t *u, char out[37])
 {
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		 u[14], u[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
 }
 
 /**
@@ -922,7 +940,7 @@ static void uuid_str(const uint8_t *u, char out[37])
  */
 static int check_device(struct serve_cfg *c, struct export_def *e)
 {
-	struct famfs_fs_opts o = { .readonly = true, .dev_offset = e->offset };
+	struct famfs_fs_opts o = {.readonly = true, .dev_offset = e->offset};
 	struct famfs_inode *ino;
 	struct famfs_fs *fs;
 	char me[37], master[37], abs[PATH_MAX];
@@ -959,12 +977,13 @@ static int check_device(struct serve_cfg *c, struct export_def *e)
 	famfs_fs_close(fs);
 	printf("famfs-gw: export %s: %s%s%s -> %s\n", e->pseudo, e->device_abs,
 	       strcmp(e->path, "/") ? " directory " : "", strcmp(e->path, "/") ? e->path : "",
-	       e->master ? (e->ro ? "master, exported read-only as configured"
-				  : "master: read-write")
-			 : "not the master: read-only");
+	       e->master
+		   ? (e->ro ? "master, exported read-only as configured" : "master: read-write")
+		   : "not the master: read-only");
 	if (!e->master)
 		printf("famfs-gw:   this host (%s) is a client; the master is %s. "
-		       "NFS clients get a read-only export.\n", me, master);
+		       "NFS clients get a read-only export.\n",
+		       me, master);
 	return 0;
 }
 
@@ -981,8 +1000,8 @@ static int check_fsal_plugin(const char *dir, const char *fsal)
 	if (!file_exists(p)) {
 		gw_error(SERVE, "FSAL %s: %s not found%s", fsal, p,
 			 strcmp(lower, "famfs") ? ""
-						 : " (build the target fsalfamfs, or give "
-						   "--plugin-dir or FAMFS_GW_PLUGIN_DIR)");
+						: " (build the target fsalfamfs, or give "
+						  "--plugin-dir or FAMFS_GW_PLUGIN_DIR)");
 		free(p);
 		return GW_EXIT_FAIL;
 	}
@@ -1022,15 +1041,17 @@ static char *find_plugin_dir(const struct serve_cfg *c)
 /** <run>/libfsal*.so: libfsalfamfs.so from @p plugin_dir plus Debian's stock FSALs. */
 static int link_plugins(const char *run, const char *plugin_dir)
 {
-	static const char *const stock[] = { "vfs", "mem", "null", "proxy_v4", "proxy_v3",
-					     "gluster", "ceph", "rgw", "xfs", "lustre", "gpfs",
-					     "kvsfs", "lizardfs", "saunafs", NULL };
+	static const char *const stock[] = {"vfs",     "mem",	"null",	    "proxy_v4", "proxy_v3",
+					    "gluster", "ceph",	"rgw",	    "xfs",	"lustre",
+					    "gpfs",    "kvsfs", "lizardfs", "saunafs",	NULL};
 	char src[PATH_MAX + 64], dst[PATH_MAX + 64], real[PATH_MAX];
 
 	snprintf(src, sizeof(src), "%s/" FAMFS_PLUGIN, plugin_dir);
 	if (!realpath(src, real)) {
-		gw_error(SERVE, "FSAL plugin %s: %s (build the target fsalfamfs, or give "
-			 "--plugin-dir or FAMFS_GW_PLUGIN_DIR)", src, strerror(errno));
+		gw_error(SERVE,
+			 "FSAL plugin %s: %s (build the target fsalfamfs, or give "
+			 "--plugin-dir or FAMFS_GW_PLUGIN_DIR)",
+			 src, strerror(errno));
 		return GW_EXIT_FAIL;
 	}
 	snprintf(dst, sizeof(dst), "%s/" FAMFS_PLUGIN, run);
@@ -1067,21 +1088,23 @@ static int render_conf(const struct serve_cfg *c, const char *out)
 		return GW_EXIT_FAIL;
 	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&now));
-	fprintf(f, "# Written by 'famfs-gw serve' from %s on %s.\n"
-		   "# It is rewritten at every start: change the source instead.\n\n",
+	fprintf(f,
+		"# Written by 'famfs-gw serve' from %s on %s.\n"
+		"# It is rewritten at every start: change the source instead.\n\n",
 		c->source, when);
-	fprintf(f, "NFS_CORE_PARAM {\n"
-		   "\tProtocols = %s;\n"
-		   "\tNFS_Port = %d;\n"
-		   "\tMNT_Port = %d;\n"
-		   "\tBind_addr = %s;\n"
-		   "\tEnable_NLM = false;\n"
-		   "\tEnable_RQUOTA = false;\n"
-		   "\tEnable_UDP = false;\n"
-		   "\t# NFSv3 clients mount the same path as NFSv4 ones: the Pseudo path.\n"
-		   "\tMount_Path_Pseudo = true;\n"
-		   "\tPlugins_Dir = \"%s\";\n"
-		   "}\n\n",
+	fprintf(f,
+		"NFS_CORE_PARAM {\n"
+		"\tProtocols = %s;\n"
+		"\tNFS_Port = %d;\n"
+		"\tMNT_Port = %d;\n"
+		"\tBind_addr = %s;\n"
+		"\tEnable_NLM = false;\n"
+		"\tEnable_RQUOTA = false;\n"
+		"\tEnable_UDP = false;\n"
+		"\t# NFSv3 clients mount the same path as NFSv4 ones: the Pseudo path.\n"
+		"\tMount_Path_Pseudo = true;\n"
+		"\tPlugins_Dir = \"%s\";\n"
+		"}\n\n",
 		c->protocols, c->port, c->mnt_port, c->bind, c->run_dir);
 	fprintf(f, "NFSV4 {\n\tGraceless = true;\n\tOnly_Numeric_Owners = true;\n}\n\n");
 	fprintf(f, "FAMFS {\n\tLog_Follow_Interval_Ms = %u;\n}\n", c->follow_ms);
@@ -1090,19 +1113,21 @@ static int render_conf(const struct serve_cfg *c, const char *out)
 		const char *uuid = e->system_uuid ? e->system_uuid : c->system_uuid;
 		bool ro = e->ro || !e->master;
 
-		fprintf(f, "\n# export '%s'%s\nEXPORT {\n"
-			   "\tExport_Id = %u;\n"
-			   "\tPath = \"%s\";\n"
-			   "\tPseudo = \"%s\";\n"
-			   "\tAccess_Type = %s;\n"
-			   "\tSquash = No_Root_Squash;\n"
-			   "\tProtocols = %s;\n"
-			   "\tTransports = TCP;\n"
-			   "\tSecType = sys;\n"
-			   "\tFSAL {\n"
-			   "\t\tName = FAMFS;\n"
-			   "\t\tDevice = \"%s\";\n",
-			e->name, !e->ro && !e->master ? " (read-only: this host is not the master)" : "",
+		fprintf(f,
+			"\n# export '%s'%s\nEXPORT {\n"
+			"\tExport_Id = %u;\n"
+			"\tPath = \"%s\";\n"
+			"\tPseudo = \"%s\";\n"
+			"\tAccess_Type = %s;\n"
+			"\tSquash = No_Root_Squash;\n"
+			"\tProtocols = %s;\n"
+			"\tTransports = TCP;\n"
+			"\tSecType = sys;\n"
+			"\tFSAL {\n"
+			"\t\tName = FAMFS;\n"
+			"\t\tDevice = \"%s\";\n",
+			e->name,
+			!e->ro && !e->master ? " (read-only: this host is not the master)" : "",
 			e->id, e->path, e->pseudo, ro ? "RO" : "RW", c->protocols, e->device_abs);
 		if (uuid)
 			fprintf(f, "\t\tSystem_UUID = \"%s\";\n", uuid);
@@ -1118,8 +1143,7 @@ static int render_conf(const struct serve_cfg *c, const char *out)
 	return 0;
 }
 
-static int write_state(const struct serve_cfg *c, pid_t ganesha, const char *state,
-		       int exit_status)
+static int write_state(const struct serve_cfg *c, pid_t ganesha, const char *state, int exit_status)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	struct jw w;
@@ -1225,8 +1249,9 @@ static pid_t start_ganesha(const struct serve_cfg *c, const char *ganesha)
 	if (pid < 0) {
 		gw_error(SERVE, "fork: %s", strerror(errno));
 	} else if (pid == 0) {
-		char *const args[] = { (char *)"ganesha.nfsd", (char *)"-F", (char *)"-L", log,
-				       (char *)"-f", c->ganesha_conf, (char *)"-p", pidf, NULL };
+		char *const args[] = {
+		    (char *)"ganesha.nfsd", (char *)"-F", (char *)"-L", log, (char *)"-f",
+		    c->ganesha_conf,	    (char *)"-p", pidf,		NULL};
 		int in = open("/dev/null", O_RDONLY);
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		sigset_t none;
@@ -1259,7 +1284,7 @@ static pid_t start_ganesha(const struct serve_cfg *c, const char *ganesha)
 
 static void msleep(unsigned int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -1277,7 +1302,8 @@ static void describe_status(int st, char *buf, size_t len)
 	if (WIFEXITED(st))
 		snprintf(buf, len, "exit status %d", WEXITSTATUS(st));
 	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)));
 	else
 		snprintf(buf, len, "status 0x%x", st);
 }
@@ -1346,8 +1372,10 @@ static int wait_for_port(const struct serve_cfg *c, pid_t pid, const char *ganes
 		if (tcp_probe(c->bind, c->port) == 0)
 			return 0;
 		if (now_ms() - t0 > START_TIMEOUT_MS) {
-			gw_error(SERVE, "%s did not accept connections on port %d within %d s; "
-				 "stopping it", ganesha, c->port, START_TIMEOUT_MS / 1000);
+			gw_error(SERVE,
+				 "%s did not accept connections on port %d within %d s; "
+				 "stopping it",
+				 ganesha, c->port, START_TIMEOUT_MS / 1000);
 			kill_ganesha(pid);
 			show_logs(c);
 			return GW_EXIT_FAIL;
@@ -1372,7 +1400,8 @@ static void print_reach(const struct serve_cfg *c)
 		if (strchr(c->protocols, '3') && c->mnt_port)
 			printf("    nfs-ls 'nfs://%s%s?version=3&nfsport=%d&mountport=%d'\n", host,
 			       e->pseudo, c->port, c->mnt_port);
-		printf("    mount -t nfs -o vers=4.1,port=%d %s:%s /mnt\n", c->port, host, e->pseudo);
+		printf("    mount -t nfs -o vers=4.1,port=%d %s:%s /mnt\n", c->port, host,
+		       e->pseudo);
 	}
 	fflush(stdout);
 }
@@ -1421,8 +1450,10 @@ static int check_not_running(const char *run)
 	}
 	free(pidf);
 	if (pid > 0 && pid_runs(pid, "ganesha")) {
-		gw_error(SERVE, "a gateway already runs in %s (ganesha.nfsd pid %d); stop it or "
-			 "give another --run-dir", run, pid);
+		gw_error(SERVE,
+			 "a gateway already runs in %s (ganesha.nfsd pid %d); stop it or "
+			 "give another --run-dir",
+			 run, pid);
 		return GW_EXIT_FAIL;
 	}
 	return 0;
@@ -1432,32 +1463,42 @@ static int check_not_running(const char *run)
 
 int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 {
-	enum { OPT_PATH = 256, OPT_PSEUDO, OPT_RO, OPT_RUNDIR, OPT_PLUGIN, OPT_FOLLOW, OPT_BG,
-	       OPT_UUID, OPT_DRY, OPT_PROTO };
+	enum {
+		OPT_PATH = 256,
+		OPT_PSEUDO,
+		OPT_RO,
+		OPT_RUNDIR,
+		OPT_PLUGIN,
+		OPT_FOLLOW,
+		OPT_BG,
+		OPT_UUID,
+		OPT_DRY,
+		OPT_PROTO
+	};
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "ganesha-conf", required_argument, NULL, 'g' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "bind", required_argument, NULL, 'b' },
-		{ "path", required_argument, NULL, OPT_PATH },
-		{ "pseudo", required_argument, NULL, OPT_PSEUDO },
-		{ "read-only", no_argument, NULL, OPT_RO },
-		{ "run-dir", required_argument, NULL, OPT_RUNDIR },
-		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN },
-		{ "log-follow-ms", required_argument, NULL, OPT_FOLLOW },
-		{ "system-uuid", required_argument, NULL, OPT_UUID },
-		{ "background", no_argument, NULL, OPT_BG },
-		{ "dry-run", no_argument, NULL, OPT_DRY },
-		{ "protocols", required_argument, NULL, OPT_PROTO },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"ganesha-conf", required_argument, NULL, 'g'},
+	    {"device", required_argument, NULL, 'd'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"bind", required_argument, NULL, 'b'},
+	    {"path", required_argument, NULL, OPT_PATH},
+	    {"pseudo", required_argument, NULL, OPT_PSEUDO},
+	    {"read-only", no_argument, NULL, OPT_RO},
+	    {"run-dir", required_argument, NULL, OPT_RUNDIR},
+	    {"plugin-dir", required_argument, NULL, OPT_PLUGIN},
+	    {"log-follow-ms", required_argument, NULL, OPT_FOLLOW},
+	    {"system-uuid", required_argument, NULL, OPT_UUID},
+	    {"background", no_argument, NULL, OPT_BG},
+	    {"dry-run", no_argument, NULL, OPT_DRY},
+	    {"protocols", required_argument, NULL, OPT_PROTO},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct serve_cfg cfg;
 	struct serve_cfg *c = &cfg;
 	const char *gw_conf = NULL, *g_conf = NULL, *device = NULL, *path = NULL;
 	const char *pseudo = NULL, *bind_opt = NULL, *run_opt = NULL, *plugin_opt = NULL;
 	const char *uuid_opt = NULL, *ganesha;
-	int port_opt = 0, ch, rc, sync_pipe[2] = { -1, -1 };
+	int port_opt = 0, ch, rc, sync_pipe[2] = {-1, -1};
 	long follow_opt = -1;
 	char proto_opt[16] = "";
 	bool ro = false, quick_opts = false;
@@ -1477,7 +1518,8 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 			break;
 		case 'p':
 			if (parse_port(optarg, &port_opt)) {
-				gw_error(SERVE, "--port '%s' is not a number from 1 to 65534", optarg);
+				gw_error(SERVE, "--port '%s' is not a number from 1 to 65534",
+					 optarg);
 				return GW_EXIT_USAGE;
 			}
 			break;
@@ -1549,16 +1591,17 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 		return GW_EXIT_USAGE;
 	}
 	if ((gw_conf || g_conf) && (device || quick_opts)) {
-		gw_error(SERVE, "-d/--path/--pseudo/--read-only describe an export on the command "
-			 "line; the exports of --%s come from the file", gw_conf ? "config"
-									     : "ganesha-conf");
+		gw_error(SERVE,
+			 "-d/--path/--pseudo/--read-only describe an export on the command "
+			 "line; the exports of --%s come from the file",
+			 gw_conf ? "config" : "ganesha-conf");
 		return GW_EXIT_USAGE;
 	}
 	if (!device && !gw_conf && !g_conf)
 		device = ctx->device;
 	if (!device && !gw_conf && !g_conf) {
 		gw_error(SERVE, "nothing to serve: give -d DEVICE, --config GW.CONF or "
-			 "--ganesha-conf FILE");
+				"--ganesha-conf FILE");
 		return GW_EXIT_USAGE;
 	}
 
@@ -1588,8 +1631,8 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 		c->ganesha_conf = xstrdup(real);
 		if (port_opt || bind_opt || follow_opt >= 0 || *proto_opt) {
 			gw_error(SERVE, "--port, --bind, --protocols and --log-follow-ms do not "
-				 "change a "
-				 "--ganesha-conf file: edit it instead");
+					"change a "
+					"--ganesha-conf file: edit it instead");
 			return GW_EXIT_USAGE;
 		}
 	} else {
@@ -1632,7 +1675,7 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 	ganesha = find_ganesha();
 	if (!ganesha) {
 		gw_error(SERVE, "ganesha.nfsd not found (install the nfs-ganesha package, or set "
-			 "FAMFS_GW_GANESHA)");
+				"FAMFS_GW_GANESHA)");
 		return GW_EXIT_FAIL;
 	}
 	if (is_dir(c->run_dir) && check_not_running(c->run_dir))
@@ -1670,22 +1713,24 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 			continue;
 		rc = port_free(c->bind, p);
 		if (rc) {
-			gw_error(SERVE, "port %d on %s is not free: %s%s", p, c->bind, strerror(-rc),
+			gw_error(SERVE, "port %d on %s is not free: %s%s", p, c->bind,
+				 strerror(-rc),
 				 k && !c->as_is ? " (the MOUNT port is the NFS port + 1)" : "");
 			return GW_EXIT_FAIL;
 		}
 	}
 	if (strchr(c->protocols, '3') && !rpcbind_running()) {
 		if (c->protocols_set) {
-			gw_error(SERVE, "NFSv3 needs rpcbind, which is not running: start it "
+			gw_error(SERVE,
+				 "NFSv3 needs rpcbind, which is not running: start it "
 				 "('rpcbind -w' or 'systemctl start rpcbind'), or serve NFSv4 only "
-				 "(%s)", c->as_is ? "Protocols = 4 in NFS_CORE_PARAM"
-						  : "--protocols 4");
+				 "(%s)",
+				 c->as_is ? "Protocols = 4 in NFS_CORE_PARAM" : "--protocols 4");
 			return GW_EXIT_FAIL;
 		}
 		fprintf(stderr, "famfs-gw: serve: warning: rpcbind is not running, so NFSv3 is "
-			"off (ganesha must register it); serving NFSv4 only. Start rpcbind "
-			"('rpcbind -w') for NFSv3.\n");
+				"off (ganesha must register it); serving NFSv4 only. Start rpcbind "
+				"('rpcbind -w') for NFSv3.\n");
 		snprintf(c->protocols, sizeof(c->protocols), "4");
 	}
 	rc = mkdir_p(c->run_dir);
@@ -1737,9 +1782,10 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 			while (n < 0 && errno == EINTR);
 			close(sync_pipe[0]);
 			if (n > 0 && !strncmp(msg, "ok", 2)) {
-				printf("famfs-gw: serve: running in the background, supervisor pid %d "
-				       "(stop: kill %d; state: famfs-gw status --run-dir %s)\n",
-				       (int)pid, (int)pid, c->run_dir);
+				printf(
+				    "famfs-gw: serve: running in the background, supervisor pid %d "
+				    "(stop: kill %d; state: famfs-gw status --run-dir %s)\n",
+				    (int)pid, (int)pid, c->run_dir);
 				return GW_EXIT_OK;
 			}
 			waitpid(pid, &st, 0);
@@ -1797,10 +1843,10 @@ enum jv_type { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ };
 
 struct jv {
 	enum jv_type type;
-	char *key;          /* member name inside an object */
-	char *str;          /* JV_STR */
-	double num;         /* JV_NUM, JV_BOOL */
-	struct jv *child;   /* JV_ARR, JV_OBJ: first element */
+	char *key;	  /* member name inside an object */
+	char *str;	  /* JV_STR */
+	double num;	  /* JV_NUM, JV_BOOL */
+	struct jv *child; /* JV_ARR, JV_OBJ: first element */
 	struct jv *next;
 };
 
@@ -2012,7 +2058,7 @@ struct export_state {
 
 static void probe_export(const struct jv *e, struct export_state *s)
 {
-	struct famfs_fs_opts o = { .readonly = true };
+	struct famfs_fs_opts o = {.readonly = true};
 	const char *dev = jv_str(e, "device");
 	struct famfs_fs *fs;
 	char me[37], master[37];
@@ -2040,9 +2086,9 @@ static void probe_export(const struct jv *e, struct export_state *s)
 int cmd_status(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "run-dir", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"run-dir", required_argument, NULL, 'r'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *run_opt = NULL, *bind, *state;
 	char *run, *path, *text = NULL;
@@ -2129,8 +2175,10 @@ int cmd_status(int argc, char **argv, struct gw_ctx *ctx)
 		jw_init(&w, stdout);
 		jw_obj_begin(&w, NULL);
 		jw_bool(&w, "running", running);
-		jw_str(&w, "state", running ? "running" : state && strcmp(state, "running") ? state
-											: "dead");
+		jw_str(&w, "state",
+		       running				   ? "running"
+		       : state && strcmp(state, "running") ? state
+							   : "dead");
 		jw_u64(&w, "pid", (uint64_t)pid);
 		jw_bool(&w, "supervisor_alive", sup_alive);
 		jw_u64(&w, "ganesha_pid", (uint64_t)gpid);
@@ -2177,7 +2225,8 @@ int cmd_status(int argc, char **argv, struct gw_ctx *ctx)
 			       pid, sup_alive ? "" : ", gone!", gpid);
 		else if (gan_alive)
 			printf("famfs-gw: NOT running: ganesha.nfsd pid %lld lives but port %lld "
-			       "does not accept connections\n", gpid, port);
+			       "does not accept connections\n",
+			       gpid, port);
 		else if (state && strcmp(state, "running"))
 			printf("famfs-gw: not running: %s (exit status %lld)\n", state,
 			       jv_num(root, "exit_status", -1));
@@ -2204,13 +2253,14 @@ int cmd_status(int argc, char **argv, struct gw_ctx *ctx)
 				continue;
 			printf("            device %s, role %s\n", jv_str(e, "device"),
 			       role && !strcmp(role, "master")
-				       ? jv_str(e, "access") && !strcmp(jv_str(e, "access"), "ro")
-						 ? "master (exported read-only as configured)"
-						 : "master (read-write)"
-				       : "read-only (not the master)");
+				   ? jv_str(e, "access") && !strcmp(jv_str(e, "access"), "ro")
+					 ? "master (exported read-only as configured)"
+					 : "master (read-write)"
+				   : "read-only (not the master)");
 			if (s.open_ok)
 				printf("            log next index %" PRIu64 ", generation %" PRIu64
-				       "\n", s.log_next, s.generation);
+				       "\n",
+				       s.log_next, s.generation);
 			else
 				printf("            device cannot be opened: %s\n", s.err);
 		}

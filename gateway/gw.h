@@ -25,9 +25,9 @@
 
 /** What every command shares: global options. */
 struct gw_ctx {
-	const char *device;       /* -d/--device or FAMFS_GW_DEVICE */
-	const char *system_uuid;  /* --system-uuid */
-	uint64_t dev_offset;      /* --offset */
+	const char *device;	 /* -d/--device or FAMFS_GW_DEVICE */
+	const char *system_uuid; /* --system-uuid */
+	uint64_t dev_offset;	 /* --offset */
 	int verbose;
 };
 
@@ -63,7 +63,7 @@ int cmd_umount(int argc, char **argv, struct gw_ctx *ctx);
 
 /** The mount daemon's messages (and famfs-core's): stderr, a log file or syslog. */
 void gw_mount_log(enum famfs_msg_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /** The run directory: /run/famfs-gw for root, else $TMPDIR/famfs-gw-UID. */
 void gw_run_dir(char *buf, size_t len);

@@ -20,106 +20,104 @@
 #include "gw.h"
 
 static const struct gw_cmd commands[] = {
-	{ "mkfs", cmd_mkfs, "make a famfs on a device or file",
-	  "mkfs [--force] [--log-size N] [--size N] [--fs-uuid UUID] [--no-upstream]\n"
-	  "  Write a superblock and an empty log; this host becomes the master.\n"
-	  "  --size N      create the device as a regular file of N bytes if it does not exist\n"
-	  "  --log-size N  log length, a power of two of at least 8M (default 8M)\n"
-	  "  --force       overwrite an existing famfs\n"
-	  "  --no-upstream declare that no upstream famfs host will mount it (space reuse)\n" },
-	{ "info", cmd_info, "show the superblock and log header",
-	  "info [--json]\n  Superblock, log header, role of this host and space.\n" },
-	{ "fsck", cmd_fsck, "check the superblock, log and allocations",
-	  "fsck [--json]\n"
-	  "  Read-only check. Exit status 0 when clean, 1 when errors were found.\n" },
-	{ "log", cmd_log, "print every log entry",
-	  "log [--json]\n  Every committed log entry, in order.\n" },
-	{ "ls", cmd_ls, "list a directory",
-	  "ls [-l] [PATH...]\n  PATH is inside famfs ('/' or nothing is the root).\n" },
-	{ "stat", cmd_stat, "show a file's size, mode, owner and extents",
-	  "stat [--json] PATH...\n" },
-	{ "mkdir", cmd_mkdir, "create directories",
-	  "mkdir [-p] [-m MODE] [-u UID] [-g GID] PATH...\n"
-	  "  -p  create missing parents, no error if the directory exists\n"
-	  "  -m  permission bits in octal (default 0755)\n" },
-	{ "creat", cmd_creat, "allocate and log files (one or a batch)",
-	  "creat -s SIZE [-m MODE] [-u UID] [-g GID] [-N NSTRIPS -B NBUCKETS -C CHUNK]\n"
-	  "      [--seed N] [--from FILE] [PATH...]\n"
-	  "  Every PATH gets a file of SIZE bytes; all are created under one log lock.\n"
-	  "  --from FILE  read more files from FILE ('-' = stdin), one per line: PATH [SIZE]\n"
-	  "  -N/-B/-C     interleaved allocation: strips, buckets, chunk size\n" },
-	{ "cp", cmd_cp, "copy files into famfs or out of it",
-	  "cp [-r] [-m MODE] [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DST\n"
-	  "  Famfs paths start with ':' (':/dir/file' or ':dir/file').\n"
-	  "  Into famfs:   famfs-gw cp host1 host2 :/dir    (DST a famfs directory or file)\n"
-	  "  Out of famfs: famfs-gw cp :/dir/file ./here    (DST a host file or directory)\n"
-	  "  -r copies directories recursively. A progress bar is shown on a terminal.\n" },
-	{ "cat", cmd_cat, "write files' content to standard output", "cat PATH...\n" },
-	{ "rm", cmd_rm, "remove files and directories",
-	  "rm [-r] [-f] PATH...\n"
-	  "  Space is reused only when every host is done with it (see 'hosts').\n" },
-	{ "mv", cmd_mv, "rename or move (replacing an existing target)",
-	  "mv SRC... DST\n  DST an existing directory: move into it.\n" },
-	{ "truncate", cmd_truncate, "grow or shrink files", "truncate -s SIZE PATH...\n" },
-	{ "chmod", cmd_chmod, "change permission bits", "chmod MODE PATH...\n" },
-	{ "chown", cmd_chown, "change owner and group", "chown UID[:GID] PATH...\n" },
-	{ "touch", cmd_touch, "create empty files or set their times to now",
-	  "touch PATH...\n" },
-	{ "hosts", cmd_hosts, "registered hosts, their log positions, waiting freed space",
-	  "hosts [--json] [--no-upstream | --upstream] [--evict SLOT]\n"
-	  "  --no-upstream  declare that no upstream famfs host mounts this file system,\n"
-	  "                 so freed space may be reused behind the slowest registered host\n"
-	  "  --upstream     withdraw that declaration (freed space is then never reused)\n"
-	  "  --evict SLOT   forget a registered process of a host that is gone\n" },
-	{ "serve", cmd_serve, "run nfs-ganesha with the FAMFS FSAL and supervise it",
-	  "serve [-d DEVICE [--path DIR] [--pseudo PATH] [--read-only]] [--config GW.CONF]\n"
-	  "      [--ganesha-conf FILE] [--port N] [--bind ADDR] [--run-dir DIR]\n"
-	  "      [--plugin-dir DIR] [--log-follow-ms N] [--system-uuid UUID]\n"
-	  "      [--protocols 3,4|4] [--background] [--dry-run]\n"
-	  "  Exports come from -d (one export), a gateway config (--config, see\n"
-	  "  config/famfs-gw.conf) or a ganesha.conf used as is (--ganesha-conf).\n"
-	  "  -d DEVICE        serve this famfs (relative paths: from the current directory)\n"
-	  "  --path DIR       directory inside famfs to export (default /)\n"
-	  "  --pseudo PATH    NFSv4 pseudo path, also the NFSv3 mount path (default /famfs)\n"
-	  "  --read-only      export read-only (a host that is not the master always is)\n"
-	  "  --port N         NFS port (default 2049); the MOUNT port is N+1\n"
-	  "  --bind ADDR      listen address (default 127.0.0.1)\n"
-	  "  --run-dir DIR    ganesha.conf, logs, serve.json (default /run/famfs-gw as root,\n"
-	  "                   else $TMPDIR/famfs-gw-$UID)\n"
-	  "  --plugin-dir DIR where libfsalfamfs.so is (default $FAMFS_GW_PLUGIN_DIR, the\n"
-	  "                   build tree next to famfs-gw, /usr/lib/x86_64-linux-gnu/ganesha)\n"
-	  "  --log-follow-ms N how often the FSAL polls the famfs log (default 1000)\n"
-	  "  --protocols V    3,4 (default; NFSv3 needs rpcbind, else NFSv4 only) or 4\n"
-	  "  --background     detach once the NFS port accepts connections\n"
-	  "  --dry-run        check and write ganesha.conf, but start nothing\n"
-	  "  Runs until SIGTERM/SIGINT, which stop ganesha; exits with ganesha's status.\n" },
-	{ "status", cmd_status, "show whether the gateway runs, its exports and clients",
-	  "status [--run-dir DIR] [--json]\n"
-	  "  Exit status 0 when the gateway runs, 3 when it does not.\n" },
-	{ "mount", cmd_mount, "mount famfs with FUSE on a host attached to the memory",
-	  "mount [-f] [-r] [-o OPTS] [--follow-ms N] [--timeout SECS] [--kernel-cache]\n"
-	  "      [--invalidate-reads] [--read-ahead KB] [--log FILE] [DEVICE] MOUNTPOINT\n"
-	  "  Serve the famfs on DEVICE (or -d) at MOUNTPOINT through /dev/fuse, straight from\n"
-	  "  the mapped memory. On the famfs master the mount is read-write (create, mkdir,\n"
-	  "  write, remove, rename, truncate, chmod, chown); on any other host read-only.\n"
-	  "  New log entries of other hosts are replayed and shown within --follow-ms.\n"
-	  "  -f                 stay in the foreground (default: detach once mounted)\n"
-	  "  -r                 mount read-only even on the master\n"
-	  "  -o OPTS            more FUSE/kernel mount options (comma separated)\n"
-	  "  --follow-ms N      how often the log is replayed (default 1000, 10..60000)\n"
-	  "  --timeout SECS     attribute and name cache time in the kernel (default 1)\n"
-	  "  --kernel-cache     keep a file's cached pages across opens while its map is\n"
-	  "                     unchanged (default: dropped at every open, like NFS)\n"
-	  "  --invalidate-reads evict each range from the CPU cache before reading it\n"
-	  "                     (memory that other hosts write without coherence)\n"
-	  "  --read-ahead KB    the mount's kernel read-ahead (default 1024; 0 = kernel's)\n"
-	  "  --log FILE         messages to FILE (default: stderr in the foreground, else\n"
-	  "                     syslog)\n"
-	  "  SIGTERM, SIGINT or 'famfs-gw umount MOUNTPOINT' unmount and stop the daemon.\n" },
-	{ "umount", cmd_umount, "unmount a famfs FUSE mount and wait for its daemon",
-	  "umount [--timeout SECS] MOUNTPOINT\n" },
-	{ "compact", cmd_compact, "rewrite the log as the namespace it describes",
-	  "compact\n  The master also does this by itself when the log is full.\n" },
+    {"mkfs", cmd_mkfs, "make a famfs on a device or file",
+     "mkfs [--force] [--log-size N] [--size N] [--fs-uuid UUID] [--no-upstream]\n"
+     "  Write a superblock and an empty log; this host becomes the master.\n"
+     "  --size N      create the device as a regular file of N bytes if it does not exist\n"
+     "  --log-size N  log length, a power of two of at least 8M (default 8M)\n"
+     "  --force       overwrite an existing famfs\n"
+     "  --no-upstream declare that no upstream famfs host will mount it (space reuse)\n"},
+    {"info", cmd_info, "show the superblock and log header",
+     "info [--json]\n  Superblock, log header, role of this host and space.\n"},
+    {"fsck", cmd_fsck, "check the superblock, log and allocations",
+     "fsck [--json]\n"
+     "  Read-only check. Exit status 0 when clean, 1 when errors were found.\n"},
+    {"log", cmd_log, "print every log entry",
+     "log [--json]\n  Every committed log entry, in order.\n"},
+    {"ls", cmd_ls, "list a directory",
+     "ls [-l] [PATH...]\n  PATH is inside famfs ('/' or nothing is the root).\n"},
+    {"stat", cmd_stat, "show a file's size, mode, owner and extents", "stat [--json] PATH...\n"},
+    {"mkdir", cmd_mkdir, "create directories",
+     "mkdir [-p] [-m MODE] [-u UID] [-g GID] PATH...\n"
+     "  -p  create missing parents, no error if the directory exists\n"
+     "  -m  permission bits in octal (default 0755)\n"},
+    {"creat", cmd_creat, "allocate and log files (one or a batch)",
+     "creat -s SIZE [-m MODE] [-u UID] [-g GID] [-N NSTRIPS -B NBUCKETS -C CHUNK]\n"
+     "      [--seed N] [--from FILE] [PATH...]\n"
+     "  Every PATH gets a file of SIZE bytes; all are created under one log lock.\n"
+     "  --from FILE  read more files from FILE ('-' = stdin), one per line: PATH [SIZE]\n"
+     "  -N/-B/-C     interleaved allocation: strips, buckets, chunk size\n"},
+    {"cp", cmd_cp, "copy files into famfs or out of it",
+     "cp [-r] [-m MODE] [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DST\n"
+     "  Famfs paths start with ':' (':/dir/file' or ':dir/file').\n"
+     "  Into famfs:   famfs-gw cp host1 host2 :/dir    (DST a famfs directory or file)\n"
+     "  Out of famfs: famfs-gw cp :/dir/file ./here    (DST a host file or directory)\n"
+     "  -r copies directories recursively. A progress bar is shown on a terminal.\n"},
+    {"cat", cmd_cat, "write files' content to standard output", "cat PATH...\n"},
+    {"rm", cmd_rm, "remove files and directories",
+     "rm [-r] [-f] PATH...\n"
+     "  Space is reused only when every host is done with it (see 'hosts').\n"},
+    {"mv", cmd_mv, "rename or move (replacing an existing target)",
+     "mv SRC... DST\n  DST an existing directory: move into it.\n"},
+    {"truncate", cmd_truncate, "grow or shrink files", "truncate -s SIZE PATH...\n"},
+    {"chmod", cmd_chmod, "change permission bits", "chmod MODE PATH...\n"},
+    {"chown", cmd_chown, "change owner and group", "chown UID[:GID] PATH...\n"},
+    {"touch", cmd_touch, "create empty files or set their times to now", "touch PATH...\n"},
+    {"hosts", cmd_hosts, "registered hosts, their log positions, waiting freed space",
+     "hosts [--json] [--no-upstream | --upstream] [--evict SLOT]\n"
+     "  --no-upstream  declare that no upstream famfs host mounts this file system,\n"
+     "                 so freed space may be reused behind the slowest registered host\n"
+     "  --upstream     withdraw that declaration (freed space is then never reused)\n"
+     "  --evict SLOT   forget a registered process of a host that is gone\n"},
+    {"serve", cmd_serve, "run nfs-ganesha with the FAMFS FSAL and supervise it",
+     "serve [-d DEVICE [--path DIR] [--pseudo PATH] [--read-only]] [--config GW.CONF]\n"
+     "      [--ganesha-conf FILE] [--port N] [--bind ADDR] [--run-dir DIR]\n"
+     "      [--plugin-dir DIR] [--log-follow-ms N] [--system-uuid UUID]\n"
+     "      [--protocols 3,4|4] [--background] [--dry-run]\n"
+     "  Exports come from -d (one export), a gateway config (--config, see\n"
+     "  config/famfs-gw.conf) or a ganesha.conf used as is (--ganesha-conf).\n"
+     "  -d DEVICE        serve this famfs (relative paths: from the current directory)\n"
+     "  --path DIR       directory inside famfs to export (default /)\n"
+     "  --pseudo PATH    NFSv4 pseudo path, also the NFSv3 mount path (default /famfs)\n"
+     "  --read-only      export read-only (a host that is not the master always is)\n"
+     "  --port N         NFS port (default 2049); the MOUNT port is N+1\n"
+     "  --bind ADDR      listen address (default 127.0.0.1)\n"
+     "  --run-dir DIR    ganesha.conf, logs, serve.json (default /run/famfs-gw as root,\n"
+     "                   else $TMPDIR/famfs-gw-$UID)\n"
+     "  --plugin-dir DIR where libfsalfamfs.so is (default $FAMFS_GW_PLUGIN_DIR, the\n"
+     "                   build tree next to famfs-gw, /usr/lib/x86_64-linux-gnu/ganesha)\n"
+     "  --log-follow-ms N how often the FSAL polls the famfs log (default 1000)\n"
+     "  --protocols V    3,4 (default; NFSv3 needs rpcbind, else NFSv4 only) or 4\n"
+     "  --background     detach once the NFS port accepts connections\n"
+     "  --dry-run        check and write ganesha.conf, but start nothing\n"
+     "  Runs until SIGTERM/SIGINT, which stop ganesha; exits with ganesha's status.\n"},
+    {"status", cmd_status, "show whether the gateway runs, its exports and clients",
+     "status [--run-dir DIR] [--json]\n"
+     "  Exit status 0 when the gateway runs, 3 when it does not.\n"},
+    {"mount", cmd_mount, "mount famfs with FUSE on a host attached to the memory",
+     "mount [-f] [-r] [-o OPTS] [--follow-ms N] [--timeout SECS] [--kernel-cache]\n"
+     "      [--invalidate-reads] [--read-ahead KB] [--log FILE] [DEVICE] MOUNTPOINT\n"
+     "  Serve the famfs on DEVICE (or -d) at MOUNTPOINT through /dev/fuse, straight from\n"
+     "  the mapped memory. On the famfs master the mount is read-write (create, mkdir,\n"
+     "  write, remove, rename, truncate, chmod, chown); on any other host read-only.\n"
+     "  New log entries of other hosts are replayed and shown within --follow-ms.\n"
+     "  -f                 stay in the foreground (default: detach once mounted)\n"
+     "  -r                 mount read-only even on the master\n"
+     "  -o OPTS            more FUSE/kernel mount options (comma separated)\n"
+     "  --follow-ms N      how often the log is replayed (default 1000, 10..60000)\n"
+     "  --timeout SECS     attribute and name cache time in the kernel (default 1)\n"
+     "  --kernel-cache     keep a file's cached pages across opens while its map is\n"
+     "                     unchanged (default: dropped at every open, like NFS)\n"
+     "  --invalidate-reads evict each range from the CPU cache before reading it\n"
+     "                     (memory that other hosts write without coherence)\n"
+     "  --read-ahead KB    the mount's kernel read-ahead (default 1024; 0 = kernel's)\n"
+     "  --log FILE         messages to FILE (default: stderr in the foreground, else\n"
+     "                     syslog)\n"
+     "  SIGTERM, SIGINT or 'famfs-gw umount MOUNTPOINT' unmount and stop the daemon.\n"},
+    {"umount", cmd_umount, "unmount a famfs FUSE mount and wait for its daemon",
+     "umount [--timeout SECS] MOUNTPOINT\n"},
+    {"compact", cmd_compact, "rewrite the log as the namespace it describes",
+     "compact\n  The master also does this by itself when the log is full.\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -181,8 +179,8 @@ const char *gw_device(struct gw_ctx *ctx, const char *cmd)
 
 int gw_open(struct gw_ctx *ctx, const char *cmd, bool readonly, struct famfs_fs **fs)
 {
-	struct famfs_fs_opts o = { .readonly = readonly, .system_uuid = ctx->system_uuid,
-				   .dev_offset = ctx->dev_offset };
+	struct famfs_fs_opts o = {
+	    .readonly = readonly, .system_uuid = ctx->system_uuid, .dev_offset = ctx->dev_offset};
 	const char *dev = gw_device(ctx, cmd);
 	int rc;
 
@@ -305,15 +303,15 @@ void gw_mode_string(mode_t mode, char buf[11])
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "device", required_argument, NULL, 'd' },
-		{ "system-uuid", required_argument, NULL, 'U' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"device", required_argument, NULL, 'd'},
+	    {"system-uuid", required_argument, NULL, 'U'},
+	    {"offset", required_argument, NULL, 'O'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct gw_ctx ctx = { .device = getenv("FAMFS_GW_DEVICE") };
+	struct gw_ctx ctx = {.device = getenv("FAMFS_GW_DEVICE")};
 	int c;
 
 	famfs_set_msg_fn(lib_msg, NULL);

@@ -79,22 +79,22 @@ void famfs_bitmap_clear(struct famfs_bitmap *bm, uint64_t off, uint64_t len)
 }
 
 /* Call @fn on every extent or strip of @fmap. */
-#define FOR_EACH_EXTENT(fmap, e, body)                                                        \
-	do {                                                                                  \
-		if ((fmap)->fmap_ext_type == FAMFS_EXT_SIMPLE) {                                \
-			for (uint32_t _k = 0; _k < (fmap)->fmap_count &&                       \
-					      _k < FAMFS_MAX_SIMPLE_EXT; _k++) {              \
-				const struct famfs_omf_extent *e = &(fmap)->se[_k];            \
-				body;                                                          \
-			}                                                                      \
-		} else if ((fmap)->fmap_count >= 1) {                                          \
-			const struct famfs_omf_interleave *_ie = &(fmap)->ie[0];               \
-			for (uint64_t _k = 0; _k < _ie->ie_nstrips && _k < FAMFS_MAX_STRIPS;  \
-			     _k++) {                                                           \
-				const struct famfs_omf_extent *e = &_ie->ie_strips[_k];        \
-				body;                                                          \
-			}                                                                      \
-		}                                                                              \
+#define FOR_EACH_EXTENT(fmap, e, body)                                                             \
+	do {                                                                                       \
+		if ((fmap)->fmap_ext_type == FAMFS_EXT_SIMPLE) {                                   \
+			for (uint32_t _k = 0;                                                      \
+			     _k < (fmap)->fmap_count && _k < FAMFS_MAX_SIMPLE_EXT; _k++) {         \
+				const struct famfs_omf_extent *e = &(fmap)->se[_k];                \
+				body;                                                              \
+			}                                                                          \
+		} else if ((fmap)->fmap_count >= 1) {                                              \
+			const struct famfs_omf_interleave *_ie = &(fmap)->ie[0];                   \
+			for (uint64_t _k = 0; _k < _ie->ie_nstrips && _k < FAMFS_MAX_STRIPS;       \
+			     _k++) {                                                               \
+				const struct famfs_omf_extent *e = &_ie->ie_strips[_k];            \
+				body;                                                              \
+			}                                                                          \
+		}                                                                                  \
 	} while (0)
 
 uint64_t famfs_bitmap_mark_fmap(struct famfs_bitmap *bm, const struct famfs_omf_fmap *fmap)
@@ -163,8 +163,8 @@ int famfs_alloc_contig(struct famfs_bitmap *bm, uint64_t size, uint64_t *cursor,
 	return 0;
 }
 
-int famfs_alloc_params_check(const struct famfs_alloc_params *p, uint64_t capacity,
-			     uint64_t unit, char *why, size_t whylen)
+int famfs_alloc_params_check(const struct famfs_alloc_params *p, uint64_t capacity, uint64_t unit,
+			     char *why, size_t whylen)
 {
 	if (p->nbuckets < 1 || p->nbuckets > 64) {
 		famfs_why(why, whylen, "nbuckets %u is outside 1..64", p->nbuckets);
@@ -182,8 +182,10 @@ int famfs_alloc_params_check(const struct famfs_alloc_params *p, uint64_t capaci
 		return -EINVAL;
 	}
 	if (capacity / p->nbuckets < GIB) {
-		famfs_why(why, whylen, "a bucket of %llu bytes is smaller than 1 GiB (device "
-			  "%llu bytes / %u buckets)", (unsigned long long)(capacity / p->nbuckets),
+		famfs_why(why, whylen,
+			  "a bucket of %llu bytes is smaller than 1 GiB (device "
+			  "%llu bytes / %u buckets)",
+			  (unsigned long long)(capacity / p->nbuckets),
 			  (unsigned long long)capacity, p->nbuckets);
 		return -EINVAL;
 	}

@@ -11,7 +11,7 @@
 
 enum flush_kind { FLUSH_CLFLUSH, FLUSH_CLFLUSHOPT, FLUSH_CLWB };
 
-static enum flush_kind wb_kind = FLUSH_CLFLUSH; /* write back */
+static enum flush_kind wb_kind = FLUSH_CLFLUSH;	 /* write back */
 static enum flush_kind inv_kind = FLUSH_CLFLUSH; /* invalidate */
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 

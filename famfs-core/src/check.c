@@ -26,15 +26,19 @@ static int check_extent(const struct famfs_omf_extent *e, const struct famfs_sup
 		return -EINVAL;
 	}
 	if (e->ext_offset % unit || e->ext_len % unit) {
-		famfs_why(why, whylen, "%s %u: offset 0x%llx or length 0x%llx is not a multiple of "
-			  "the allocation unit", what, k, (unsigned long long)e->ext_offset,
+		famfs_why(why, whylen,
+			  "%s %u: offset 0x%llx or length 0x%llx is not a multiple of "
+			  "the allocation unit",
+			  what, k, (unsigned long long)e->ext_offset,
 			  (unsigned long long)e->ext_len);
 		return -EINVAL;
 	}
 	if (e->ext_offset < data_start || e->ext_offset > sb->sb_daxdev.dd_size ||
 	    e->ext_len > sb->sb_daxdev.dd_size - e->ext_offset) {
-		famfs_why(why, whylen, "%s %u: [0x%llx, +0x%llx) is outside the data area "
-			  "[0x%llx, 0x%llx)", what, k, (unsigned long long)e->ext_offset,
+		famfs_why(why, whylen,
+			  "%s %u: [0x%llx, +0x%llx) is outside the data area "
+			  "[0x%llx, 0x%llx)",
+			  what, k, (unsigned long long)e->ext_offset,
 			  (unsigned long long)e->ext_len, (unsigned long long)data_start,
 			  (unsigned long long)sb->sb_daxdev.dd_size);
 		return -EINVAL;
@@ -107,13 +111,14 @@ static int check_fmap(const struct famfs_omf_fmap *m, uint64_t size,
 		}
 		if (!ie->ie_chunk_size || (ie->ie_chunk_size & (ie->ie_chunk_size - 1)) ||
 		    ie->ie_chunk_size % sb->sb_alloc_unit) {
-			famfs_why(why, whylen, "'%s': chunk size 0x%llx is not a power-of-two "
-				  "multiple of the allocation unit", path,
-				  (unsigned long long)ie->ie_chunk_size);
+			famfs_why(why, whylen,
+				  "'%s': chunk size 0x%llx is not a power-of-two "
+				  "multiple of the allocation unit",
+				  path, (unsigned long long)ie->ie_chunk_size);
 			return -EINVAL;
 		}
-		rc = check_extents(ie->ie_strips, (uint32_t)ie->ie_nstrips, sb, "strip", path,
-				   why, whylen);
+		rc = check_extents(ie->ie_strips, (uint32_t)ie->ie_nstrips, sb, "strip", path, why,
+				   whylen);
 		if (rc)
 			return rc;
 	} else {
@@ -133,16 +138,16 @@ static int check_name_field(const char *field, char *why, size_t whylen)
 {
 	size_t n = strnlen(field, FAMFS_MAX_PATHLEN);
 
-	if (n == 0 || n == FAMFS_MAX_PATHLEN || memchr(field, '/', n) ||
-	    !strcmp(field, ".") || !strcmp(field, "..")) {
+	if (n == 0 || n == FAMFS_MAX_PATHLEN || memchr(field, '/', n) || !strcmp(field, ".") ||
+	    !strcmp(field, "..")) {
 		famfs_why(why, whylen, "bad name '%.*s'", (int)n, field);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int famfs_entry_check_payload(const struct famfs_log_entry *le,
-			      const struct famfs_superblock *sb, char *why, size_t whylen)
+int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct famfs_superblock *sb,
+			      char *why, size_t whylen)
 {
 	const struct famfs_omf_file *f = &le->le_file;
 	int rc;

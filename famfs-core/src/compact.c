@@ -19,11 +19,10 @@
 #include "famfs/cache.h"
 #include "fs_priv.h"
 
-
 struct journal_rec {
-	uint64_t off;   /* device offset of the journal */
+	uint64_t off;	/* device offset of the journal */
 	uint64_t count; /* entries in it */
-	uint64_t crc;   /* CRC-32 of the journal bytes */
+	uint64_t crc;	/* CRC-32 of the journal bytes */
 };
 _Static_assert(sizeof(struct journal_rec) <= sizeof(((struct famfs_ht_header *)0)->ht_pad2),
 	       "journal record fits the host table header");
@@ -63,8 +62,8 @@ static int others_idle(struct famfs_fs *fs)
 			continue;
 		famfs_uuid_format(hi[i].uuid, u);
 		famfs_err("log compaction waits for host slot %u (system %s, pid %u): it has "
-			  "replayed %llu of %llu entries", hi[i].slot, u, hi[i].pid,
-			  (unsigned long long)hi[i].replayed,
+			  "replayed %llu of %llu entries",
+			  hi[i].slot, u, hi[i].pid, (unsigned long long)hi[i].replayed,
 			  (unsigned long long)fs->stats.entries);
 		return -EBUSY;
 	}
@@ -81,7 +80,8 @@ static size_t collect(struct famfs_fs *fs, struct famfs_inode ***out)
 	if (!q)
 		return SIZE_MAX;
 	for (;;) {
-		famfs_ns_foreach_child(dir, c) {
+		famfs_ns_foreach_child(dir, c)
+		{
 			if (n < cap)
 				q[n++] = c;
 		}
@@ -124,9 +124,11 @@ int fs_compact_recover(struct famfs_fs *fs)
 		return 0;
 	memcpy(&j, fs->ht->ht_pad2, sizeof(j));
 	if (j.off < FAMFS_LOG_OFFSET + fs->sb->sb_log_len || j.count > fs->log->lh_last_index + 1 ||
-	    j.off + j.count * FAMFS_LOG_ENTRY_SIZE > fs->dev->size || journal_crc(fs, &j) != j.crc) {
+	    j.off + j.count * FAMFS_LOG_ENTRY_SIZE > fs->dev->size ||
+	    journal_crc(fs, &j) != j.crc) {
 		famfs_err("%s: an interrupted log compaction left a damaged journal; the log is "
-			  "left as it is", fs->dev->path);
+			  "left as it is",
+			  fs->dev->path);
 		return -EBADMSG;
 	}
 	famfs_warn("%s: finishing an interrupted log compaction (%llu entries)", fs->dev->path,
@@ -141,7 +143,7 @@ int fs_compact(struct famfs_fs *fs)
 {
 	uint64_t old_next = fs->log->lh_next_index, ino_base = fs->ino_base + old_next + 2;
 	uint64_t unit = fs->bm.unit, nobj, k, r, start;
-	struct builder b = { 0 };
+	struct builder b = {0};
 	struct famfs_inode **objs = NULL;
 	struct famfs_omf_fmap jmap;
 	struct famfs_log_entry *le;
@@ -197,8 +199,8 @@ int fs_compact(struct famfs_fs *fs)
 		im = (void *)le->le_payload;
 		im->xm_first = start + m * FAMFS_XE_INOMAP_MAX;
 		im->xm_count = (uint32_t)((nobj - m * FAMFS_XE_INOMAP_MAX) < FAMFS_XE_INOMAP_MAX
-						  ? nobj - m * FAMFS_XE_INOMAP_MAX
-						  : FAMFS_XE_INOMAP_MAX);
+					      ? nobj - m * FAMFS_XE_INOMAP_MAX
+					      : FAMFS_XE_INOMAP_MAX);
 		for (uint32_t x = 0; x < im->xm_count; x++)
 			im->xm_ino[x] = objs[m * FAMFS_XE_INOMAP_MAX + x]->ino;
 	}
@@ -214,8 +216,8 @@ int fs_compact(struct famfs_fs *fs)
 			u++;
 			continue;
 		}
-		if (!le || ((struct famfs_xe_reserve *)le->le_payload)->xv_count ==
-				   FAMFS_XE_RESERVE_MAX)
+		if (!le ||
+		    ((struct famfs_xe_reserve *)le->le_payload)->xv_count == FAMFS_XE_RESERVE_MAX)
 			le = next_entry(&b, FAMFS_XE_RESERVE);
 		v = (void *)le->le_payload;
 		v->xv_ext[v->xv_count].ext_offset = u * unit;
@@ -321,8 +323,8 @@ int fs_compact(struct famfs_fs *fs)
 	if (fs_dev_fill(fs->dev->base + j.off, b.e, b.n * FAMFS_LOG_ENTRY_SIZE, &fault)) {
 		/* Nothing refers to the journal yet: the old log stands. */
 		famfs_err("%s: memory error (SIGBUS) at device offset 0x%llx writing the "
-			  "compaction journal; the log is not compacted", fs->dev->path,
-			  (unsigned long long)((uint8_t *)fault - fs->dev->base));
+			  "compaction journal; the log is not compacted",
+			  fs->dev->path, (unsigned long long)((uint8_t *)fault - fs->dev->base));
 		rc = -EIO;
 		goto out_free;
 	}
@@ -338,10 +340,10 @@ int fs_compact(struct famfs_fs *fs)
 	/* The journal's space is free again; no file may find log entries in it. */
 	if (fs_dev_fill(fs->dev->base + j.off, NULL, jmap.se[0].ext_len, &fault))
 		famfs_warn("%s: memory error (SIGBUS) at device offset 0x%llx clearing the "
-			   "compaction journal (the compaction itself is complete)", fs->dev->path,
-			   (unsigned long long)((uint8_t *)fault - fs->dev->base));
-	famfs_info("%s: log compacted from %llu to %llu entries (generation %llu)",
-		   fs->dev->path, (unsigned long long)old_next, (unsigned long long)b.n,
+			   "compaction journal (the compaction itself is complete)",
+			   fs->dev->path, (unsigned long long)((uint8_t *)fault - fs->dev->base));
+	famfs_info("%s: log compacted from %llu to %llu entries (generation %llu)", fs->dev->path,
+		   (unsigned long long)old_next, (unsigned long long)b.n,
 		   (unsigned long long)fs->ht->ht_generation);
 	/* fs->generation is still the old one: the refresh replays the new log. */
 	free(objs);

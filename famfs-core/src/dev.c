@@ -43,8 +43,10 @@ static int dax_lookup(const char *name, int major, int minor, struct dax_info *i
 	rc = daxctl_new(&ctx);
 	if (rc < 0)
 		return rc;
-	daxctl_region_foreach(ctx, region) {
-		daxctl_dev_foreach(region, dev) {
+	daxctl_region_foreach(ctx, region)
+	{
+		daxctl_dev_foreach(region, dev)
+		{
 			const char *dn = daxctl_dev_get_devname(dev);
 			bool by_name = dn && strcmp(dn, name) == 0;
 			bool by_num = major >= 0 && daxctl_dev_get_major(dev) == major &&
@@ -122,7 +124,8 @@ static int dev_probe_chr(const char *path, const struct stat *st, struct famfs_d
 	}
 	if (info.system_ram) {
 		famfs_err("%s: dax device is in system-ram mode; switch it with "
-			  "'daxctl reconfigure-device --mode=devdax %s'", path, base);
+			  "'daxctl reconfigure-device --mode=devdax %s'",
+			  path, base);
 		return -ENODEV;
 	}
 	if (!info.enabled) {
@@ -146,7 +149,8 @@ static void explain_missing(const char *path)
 		return;
 	if (info.system_ram || !info.enabled)
 		famfs_err("%s: the dax device exists but is not in devdax mode (system-ram or "
-			  "disabled); use 'daxctl reconfigure-device --mode=devdax %s'", path, base);
+			  "disabled); use 'daxctl reconfigure-device --mode=devdax %s'",
+			  path, base);
 }
 
 int famfs_dev_open(const char *path, const struct famfs_dev_opts *opts, struct famfs_dev **out)

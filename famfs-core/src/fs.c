@@ -17,7 +17,6 @@
 #include "famfs/path.h"
 #include "fs_priv.h"
 
-
 const struct famfs_dev *famfs_fs_dev(const struct famfs_fs *fs)
 {
 	return fs->dev;
@@ -122,10 +121,10 @@ int famfs_fs_open(const char *devpath, const struct famfs_fs_opts *opts, struct 
 	rc = famfs_system_uuid(opts->system_uuid, fs->system_uuid);
 	if (rc)
 		goto err_dev;
-	fs->role = memcmp(fs->system_uuid, fs->sb->sb_system_uuid, FAMFS_UUID_LEN) == 0 &&
-				   !opts->readonly
-			   ? FAMFS_ROLE_MASTER
-			   : FAMFS_ROLE_CLIENT;
+	fs->role =
+	    memcmp(fs->system_uuid, fs->sb->sb_system_uuid, FAMFS_UUID_LEN) == 0 && !opts->readonly
+		? FAMFS_ROLE_MASTER
+		: FAMFS_ROLE_CLIENT;
 	fs_hosts_attach(fs);
 	fs_compact_recover(fs);
 	rc = fs_replay_reset(fs);
@@ -222,7 +221,8 @@ int famfs_fs_append(struct famfs_fs *fs, struct famfs_log_entry *le)
 	idx = lh->lh_next_index;
 	if (lh->lh_next_seqnum != idx) {
 		famfs_err("%s: log header counters disagree (next_seqnum %llu, next_index %llu); "
-			  "run fsck", fs->dev->path, (unsigned long long)lh->lh_next_seqnum,
+			  "run fsck",
+			  fs->dev->path, (unsigned long long)lh->lh_next_seqnum,
 			  (unsigned long long)idx);
 		return -EUCLEAN;
 	}
@@ -237,7 +237,8 @@ int famfs_fs_append(struct famfs_fs *fs, struct famfs_log_entry *le)
 		idx = lh->lh_next_index;
 		if (rc || idx > lh->lh_last_index) {
 			famfs_err("%s: the log is full (%llu entries)%s; no more changes can be "
-				  "logged", fs->dev->path, (unsigned long long)idx,
+				  "logged",
+				  fs->dev->path, (unsigned long long)idx,
 				  rc == -EBUSY ? " and cannot be compacted now" : "");
 			return -ENOSPC;
 		}
@@ -281,4 +282,3 @@ uint64_t famfs_fs_generation(const struct famfs_fs *fs)
 {
 	return fs->generation;
 }
-

@@ -27,42 +27,42 @@ struct famfs_pending {
 
 struct famfs_fs {
 	struct famfs_dev *dev;
-	struct famfs_superblock *sb;      /* in the mapping */
-	struct famfs_log_header *log;     /* in the mapping */
-	struct famfs_ht_header *ht;       /* host table in the mapping, NULL if absent */
-	struct famfs_ht_slot *slot;       /* this process's slot, NULL if unregistered */
+	struct famfs_superblock *sb;  /* in the mapping */
+	struct famfs_log_header *log; /* in the mapping */
+	struct famfs_ht_header *ht;   /* host table in the mapping, NULL if absent */
+	struct famfs_ht_slot *slot;   /* this process's slot, NULL if unregistered */
 	uint8_t system_uuid[FAMFS_UUID_LEN];
 	enum famfs_role role;
-	struct famfs_ns ns;               /* protected by ns_lock */
-	struct famfs_bitmap bm;           /* used units (pending ones included) */
-	struct famfs_bitmap pending_bm;   /* units freed but not yet reusable */
-	struct famfs_bitmap dirty_bm;     /* released units that still hold old bytes */
-	struct famfs_pending *pending;    /* list behind pending_bm */
+	struct famfs_ns ns;		/* protected by ns_lock */
+	struct famfs_bitmap bm;		/* used units (pending ones included) */
+	struct famfs_bitmap pending_bm; /* units freed but not yet reusable */
+	struct famfs_bitmap dirty_bm;	/* released units that still hold old bytes */
+	struct famfs_pending *pending;	/* list behind pending_bm */
 	size_t npending, pending_cap;
-	struct famfs_replay_stats stats;  /* stats.entries is the replay cursor */
-	uint64_t generation;              /* log generation replayed (compactions) */
-	uint64_t ino_base;                /* from XE_LOGINFO */
-	uint64_t *inomap;                 /* explicit inode numbers (compacted log) */
+	struct famfs_replay_stats stats; /* stats.entries is the replay cursor */
+	uint64_t generation;		 /* log generation replayed (compactions) */
+	uint64_t ino_base;		 /* from XE_LOGINFO */
+	uint64_t *inomap;		 /* explicit inode numbers (compacted log) */
 	uint64_t inomap_first, inomap_count;
 	pthread_rwlock_t ns_lock;
-	pthread_mutex_t mutex;            /* appender lock, with flock on dev->fd */
+	pthread_mutex_t mutex; /* appender lock, with flock on dev->fd */
 	pthread_t owner;
-	int depth;                        /* recursion of famfs_fs_lock() by owner */
-	uint64_t alloc_cursor;            /* first-fit cursor, reset per locked session */
+	int depth;	       /* recursion of famfs_fs_lock() by owner */
+	uint64_t alloc_cursor; /* first-fit cursor, reset per locked session */
 	bool stalled;
 	char stall[256];
 	/* fsck: told about every entry replay skips, with the reason */
 	void (*on_reject)(void *arg, uint64_t index, const char *why);
 	void *reject_arg;
-	uint64_t cur_index;               /* the entry being applied */
-	famfs_change_fn change_fn;        /* replay's change reports */
+	uint64_t cur_index;	   /* the entry being applied */
+	famfs_change_fn change_fn; /* replay's change reports */
 	void *change_arg;
 	uint64_t npins;
-	struct famfs_omf_fmap inflight;   /* allocated for the entry being appended */
-	bool has_inflight;                   /* famfs_fs_pin() calls not yet undone */
-	uint64_t reuse_max_freed_at;      /* largest freed_at of space taken over (+1; 0: none) */
-	struct famfs_ns *retired;         /* views replaced by a new log generation: their */
-	size_t nretired;                  /* inodes stay valid memory until close */
+	struct famfs_omf_fmap inflight; /* allocated for the entry being appended */
+	bool has_inflight;		/* famfs_fs_pin() calls not yet undone */
+	uint64_t reuse_max_freed_at;	/* largest freed_at of space taken over (+1; 0: none) */
+	struct famfs_ns *retired;	/* views replaced by a new log generation: their */
+	size_t nretired;		/* inodes stay valid memory until close */
 };
 
 /** Would an upstream host that replays the log find @p dir at its current path? */

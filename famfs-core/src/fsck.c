@@ -59,7 +59,8 @@ static void count_live(const struct famfs_inode *dir, struct famfs_fsck_report *
 {
 	const struct famfs_inode *c;
 
-	famfs_ns_foreach_child(dir, c) {
+	famfs_ns_foreach_child(dir, c)
+	{
 		if (S_ISDIR(c->mode)) {
 			r->live_dirs++;
 			count_live(c, r, owned);
@@ -92,7 +93,8 @@ static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *
 		v.generation = ht->ht_generation;
 		r->generation = ht->ht_generation;
 		if (ht->ht_flags & FAMFS_HT_COMPACTING)
-			problem(r, FAMFS_FSCK_ERROR, "host table", "a log compaction was "
+			problem(r, FAMFS_FSCK_ERROR, "host table",
+				"a log compaction was "
 				"interrupted; the next read-write open finishes it");
 	}
 	pthread_rwlock_init(&v.ns_lock, NULL);
@@ -111,9 +113,11 @@ static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *
 		count_live(v.ns.root, r, &owned);
 		if (used_units > owned.nset) {
 			r->leaked = (used_units - owned.nset) * v.bm.unit;
-			problem(r, FAMFS_FSCK_WARNING, "allocation",
-				"%llu bytes are allocated to no live file and not waiting for reuse "
-				"(leaked)", (unsigned long long)r->leaked);
+			problem(
+			    r, FAMFS_FSCK_WARNING, "allocation",
+			    "%llu bytes are allocated to no live file and not waiting for reuse "
+			    "(leaked)",
+			    (unsigned long long)r->leaked);
 		}
 		famfs_bitmap_fini(&owned);
 	}
@@ -123,7 +127,8 @@ static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *
 		if (!v.ht || !(v.ht->ht_flags & FAMFS_HT_NO_UPSTREAM))
 			problem(r, FAMFS_FSCK_ERROR, "allocation",
 				"space freed at log entry %llu was reused, but upstream hosts were "
-				"not declared absent", (unsigned long long)last_reused);
+				"not declared absent",
+				(unsigned long long)last_reused);
 		n = v.ht ? famfs_fs_hosts(&v, hi, FAMFS_HT_SLOTS) : 0;
 		for (int i = 0; i < n; i++) {
 			char u[37];
@@ -221,7 +226,8 @@ int famfs_fsck(const struct famfs_dev *dev, struct famfs_fsck_report *r)
 	if (replay_checks(dev, r))
 		return -ENOMEM;
 	{
-		uint64_t unit = sb->sb_alloc_unit, nbits = (sb->sb_daxdev.dd_size + unit - 1) / unit;
+		uint64_t unit = sb->sb_alloc_unit,
+			 nbits = (sb->sb_daxdev.dd_size + unit - 1) / unit;
 
 		r->capacity = nbits * unit;
 		r->reserved = (FAMFS_LOG_OFFSET + sb->sb_log_len + unit - 1) / unit * unit;
@@ -232,7 +238,8 @@ int famfs_fsck(const struct famfs_dev *dev, struct famfs_fsck_report *r)
 		if (le->le_seqnum == n && le->le_crc && famfs_log_entry_crc(le) == le->le_crc) {
 			problem(r, FAMFS_FSCK_WARNING, "log header",
 				"slot %llu past next_index holds a valid entry (an append that "
-				"did not publish)", (unsigned long long)n);
+				"did not publish)",
+				(unsigned long long)n);
 			break;
 		}
 	}

@@ -87,7 +87,8 @@ void fs_hosts_attach(struct famfs_fs *fs)
 	if (h->ht_version != FAMFS_HT_VERSION || h->ht_nslots != FAMFS_HT_SLOTS ||
 	    h->ht_crc != ht_crc(h)) {
 		famfs_warn("%s: host table header is damaged (version %u, %u slots); freed space "
-			   "will not be reused", fs->dev->path, h->ht_version, h->ht_nslots);
+			   "will not be reused",
+			   fs->dev->path, h->ht_version, h->ht_nslots);
 		return;
 	}
 	fs->ht = h;
@@ -199,8 +200,8 @@ uint64_t fs_hosts_min_safe(struct famfs_fs *fs, char *who, size_t wholen)
 		if (s == fs->slot) {
 			safe = fs_own_safe(fs);
 		} else if (slot_is_dead_local(fs, s)) {
-			if (__atomic_compare_exchange_n(&s->hs_key, &key, 0, false, __ATOMIC_ACQ_REL,
-							__ATOMIC_ACQUIRE))
+			if (__atomic_compare_exchange_n(&s->hs_key, &key, 0, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 				famfs_info("host slot %u: process %u is gone; slot freed", i,
 					   s->hs_pid);
 			continue;

@@ -13,15 +13,15 @@
 
 /** Emit a diagnostic through the installed callback. */
 void famfs_msg(enum famfs_msg_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /** Write a reason into @p why (if not NULL). */
 void famfs_why(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
-#define famfs_err(...)   famfs_msg(FAMFS_MSG_ERR, __VA_ARGS__)
-#define famfs_warn(...)  famfs_msg(FAMFS_MSG_WARNING, __VA_ARGS__)
-#define famfs_info(...)  famfs_msg(FAMFS_MSG_INFO, __VA_ARGS__)
+#define famfs_err(...)	 famfs_msg(FAMFS_MSG_ERR, __VA_ARGS__)
+#define famfs_warn(...)	 famfs_msg(FAMFS_MSG_WARNING, __VA_ARGS__)
+#define famfs_info(...)	 famfs_msg(FAMFS_MSG_INFO, __VA_ARGS__)
 #define famfs_debug(...) famfs_msg(FAMFS_MSG_DEBUG, __VA_ARGS__)
 
 struct famfs_fs;
@@ -38,9 +38,9 @@ int fs_dev_fill(void *dst, const void *src, size_t n, void **fault);
  * famfs_fmap_zero(), telling where a memory error stopped it.
  * @return 0, -ERANGE, or -EIO with the device offset of the fault in *@p bad_off.
  */
-int fs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,
-		 uint64_t len, uint64_t *bad_off);
+int fs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off, uint64_t len,
+		 uint64_t *bad_off);
 
-#define FAMFS_ROUND_UP(x, a) ((((x) + (a) - 1) / (a)) * (a))
+#define FAMFS_ROUND_UP(x, a) ((((x) + (a)-1) / (a)) * (a))
 
 #endif /* FAMFS_INTERNAL_H */

@@ -169,16 +169,16 @@ static void memerr(struct famfs_fs *fs, const struct famfs_inode *ino, const voi
 
 	if (!w->memerr)
 		famfs_err("%s: memory error (SIGBUS) at device offset 0x%llx in inode %llu ('%s'); "
-			  "the file now answers I/O errors", famfs_fs_dev(fs)->path,
+			  "the file now answers I/O errors",
+			  famfs_fs_dev(fs)->path,
 			  (unsigned long long)((const uint8_t *)addr - famfs_fs_dev(fs)->base),
 			  (unsigned long long)ino->ino, ino->name);
 	w->memerr = true;
 }
 
 /* Walk [off, off+len) of @ino, calling @fn on each device-contiguous piece. */
-static ssize_t walk(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
-		    size_t len, int (*fn)(uint8_t *dev, size_t n, size_t done, void *arg),
-		    void *arg)
+static ssize_t walk(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off, size_t len,
+		    int (*fn)(uint8_t *dev, size_t n, size_t done, void *arg), void *arg)
 {
 	const struct famfs_dev *dev = famfs_fs_dev(fs);
 	size_t done = 0;
@@ -227,10 +227,10 @@ static int rd_piece(uint8_t *dev, size_t n, size_t done, void *arg)
 	return guarded_copy(a->buf + done, dev, n, &a->fault, a->flags & FAMFS_IO_INVALIDATE);
 }
 
-ssize_t famfs_file_read(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
-			void *buf, size_t len, unsigned int flags)
+ssize_t famfs_file_read(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off, void *buf,
+			size_t len, unsigned int flags)
 {
-	struct rd_arg a = { NULL, buf, flags };
+	struct rd_arg a = {NULL, buf, flags};
 
 	return walk(fs, ino, off, len, rd_piece, &a);
 }
@@ -257,13 +257,13 @@ ssize_t famfs_file_write(struct famfs_fs *fs, const struct famfs_inode *ino, uin
 		return -EROFS;
 	if (len && off >= ino->size && !S_ISDIR(ino->mode))
 		return -EFBIG;
-	struct wr_arg a = { NULL, buf };
+	struct wr_arg a = {NULL, buf};
 
 	return walk(fs, ino, off, len, wr_piece, &a);
 }
 
-int fs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,
-		 uint64_t len, uint64_t *bad_off)
+int fs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off, uint64_t len,
+		 uint64_t *bad_off)
 {
 	const struct famfs_dev *dev = famfs_fs_dev(fs);
 	void *fault = NULL;

@@ -44,7 +44,8 @@ int famfs_mkfs(struct famfs_dev *dev, const struct famfs_mkfs_opts *opts)
 	if ((rc == 0 || rc == -EPROTONOSUPPORT || rc == -EINVAL) && !opts->force) {
 		famfs_uuid_format(sb->sb_system_uuid, owner);
 		famfs_err("%s: already holds a famfs (version %llu, master %s); use --force to "
-			  "overwrite it", dev->path, (unsigned long long)sb->sb_version, owner);
+			  "overwrite it",
+			  dev->path, (unsigned long long)sb->sb_version, owner);
 		return -EEXIST;
 	}
 

@@ -188,7 +188,7 @@ static void name_insert(struct famfs_ns *ns, struct famfs_inode *n)
 static void name_remove(struct famfs_ns *ns, struct famfs_inode *n)
 {
 	struct famfs_inode **pp =
-		&ns->buckets[name_hash(n->parent->ino, n->name, n->namelen) & (ns->nbuckets - 1)];
+	    &ns->buckets[name_hash(n->parent->ino, n->name, n->namelen) & (ns->nbuckets - 1)];
 
 	for (; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == n) {

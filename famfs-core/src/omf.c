@@ -34,8 +34,7 @@ uint64_t famfs_log_entry_crc(const struct famfs_log_entry *le)
 	return crc_of(le, offsetof(struct famfs_log_entry, le_crc));
 }
 
-int famfs_sb_check(const struct famfs_superblock *sb, uint64_t dev_size, char *why,
-		   size_t whylen)
+int famfs_sb_check(const struct famfs_superblock *sb, uint64_t dev_size, char *why, size_t whylen)
 {
 	uint64_t crc;
 
@@ -79,9 +78,10 @@ int famfs_sb_check(const struct famfs_superblock *sb, uint64_t dev_size, char *w
 		return -EINVAL;
 	}
 	if (dev_size && sb->sb_daxdev.dd_size > dev_size) {
-		famfs_why(why, whylen,
-			  "superblock: recorded device size %llu is larger than the device (%llu bytes)",
-			  (unsigned long long)sb->sb_daxdev.dd_size, (unsigned long long)dev_size);
+		famfs_why(
+		    why, whylen,
+		    "superblock: recorded device size %llu is larger than the device (%llu bytes)",
+		    (unsigned long long)sb->sb_daxdev.dd_size, (unsigned long long)dev_size);
 		return -EINVAL;
 	}
 	return 0;
@@ -104,12 +104,14 @@ int famfs_log_header_check(const struct famfs_log_header *lh, const struct famfs
 		return -EBADMSG;
 	}
 	if (lh->lh_len != sb->sb_log_len) {
-		famfs_why(why, whylen, "log header: length 0x%llx differs from the superblock's 0x%llx",
+		famfs_why(why, whylen,
+			  "log header: length 0x%llx differs from the superblock's 0x%llx",
 			  (unsigned long long)lh->lh_len, (unsigned long long)sb->sb_log_len);
 		return -EINVAL;
 	}
 	if (lh->lh_last_index != famfs_log_last_index(lh->lh_len)) {
-		famfs_why(why, whylen, "log header: last index %llu, want %llu for a 0x%llx-byte log",
+		famfs_why(why, whylen,
+			  "log header: last index %llu, want %llu for a 0x%llx-byte log",
 			  (unsigned long long)lh->lh_last_index,
 			  (unsigned long long)famfs_log_last_index(lh->lh_len),
 			  (unsigned long long)lh->lh_len);
@@ -136,7 +138,8 @@ int famfs_log_entry_check(const struct famfs_log_entry *le, uint64_t index, char
 	}
 	crc = famfs_log_entry_crc(le);
 	if (le->le_crc != crc) {
-		famfs_why(why, whylen, "log entry %llu: CRC mismatch (stored 0x%llx, computed 0x%llx)",
+		famfs_why(why, whylen,
+			  "log entry %llu: CRC mismatch (stored 0x%llx, computed 0x%llx)",
 			  (unsigned long long)index, (unsigned long long)le->le_crc,
 			  (unsigned long long)crc);
 		return -EBADMSG;

@@ -126,8 +126,8 @@ int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 	return rc;
 }
 
-int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid,
-		     gid_t gid, struct famfs_inode **out)
+int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
+		     struct famfs_inode **out)
 {
 	char prefix[FAMFS_RELPATH_MAX + 1], why[200];
 	struct famfs_inode *ino;
@@ -175,8 +175,8 @@ static void bad_unit_locked(struct famfs_fs *fs, uint64_t off, const char *what)
 	uint64_t unit = fs->bm.unit;
 
 	famfs_err("%s: memory error (SIGBUS) at device offset 0x%llx while %s; the %llu-byte "
-		  "unit there is not handed out again", fs->dev->path, (unsigned long long)off,
-		  what, (unsigned long long)unit);
+		  "unit there is not handed out again",
+		  fs->dev->path, (unsigned long long)off, what, (unsigned long long)unit);
 	famfs_bitmap_mark(&fs->bm, off / unit * unit, unit);
 }
 
@@ -187,8 +187,8 @@ static void bad_unit_locked(struct famfs_fs *fs, uint64_t off, const char *what)
 static int scrub(struct famfs_fs *fs, const struct famfs_omf_fmap *m)
 {
 	uint64_t unit = fs->dirty_bm.unit;
-	const struct famfs_omf_extent *e = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se
-									      : m->ie[0].ie_strips;
+	const struct famfs_omf_extent *e =
+	    m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se : m->ie[0].ie_strips;
 	uint64_t n = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->fmap_count : m->ie[0].ie_nstrips;
 	void *fault;
 
@@ -242,16 +242,15 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 	pthread_rwlock_unlock(&fs->ns_lock);
 	if (rc == -ENOSPC)
 		famfs_err("'%s': no free space for %llu bytes on %s (%llu bytes free, %llu freed "
-			  "but not yet reusable)", what, (unsigned long long)size, fs->dev->path,
+			  "but not yet reusable)",
+			  what, (unsigned long long)size, fs->dev->path,
 			  (unsigned long long)famfs_bitmap_free_bytes(&fs->bm),
 			  (unsigned long long)fs_pending_bytes(fs));
 	return rc;
 }
 
-
-int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
-		   uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
-		   struct famfs_inode **out)
+int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode, uid_t uid,
+		   gid_t gid, const struct famfs_alloc_params *ap, struct famfs_inode **out)
 {
 	if (size == 0) {
 		famfs_err("'%s': size must be greater than 0", relpath);
@@ -260,9 +259,8 @@ int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode
 	return famfs_fs_create(fs, relpath, size, mode, uid, gid, ap, out);
 }
 
-int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
-		    uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
-		    struct famfs_inode **out)
+int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode, uid_t uid,
+		    gid_t gid, const struct famfs_alloc_params *ap, struct famfs_inode **out)
 {
 	struct famfs_log_entry le;
 	struct famfs_omf_fmap fmap;
@@ -306,8 +304,8 @@ out_unlock:
 }
 
 /* The linked child @name of @dir, after the lock's refresh; NULL with -ENOENT logged. */
-static struct famfs_inode *child_of(struct famfs_fs *fs, struct famfs_inode *dir,
-				    const char *name, int *rc)
+static struct famfs_inode *child_of(struct famfs_fs *fs, struct famfs_inode *dir, const char *name,
+				    int *rc)
 {
 	struct famfs_inode *c;
 
@@ -353,7 +351,8 @@ static size_t deepest(const struct famfs_inode *ino, size_t base)
 	const struct famfs_inode *c;
 	size_t max = base;
 
-	famfs_ns_foreach_child(ino, c) {
+	famfs_ns_foreach_child(ino, c)
+	{
 		size_t d = deepest(c, base + 1 + c->namelen);
 
 		if (d > max)
@@ -402,8 +401,8 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
 	}
 	plen = strlen(path) + (*path ? 1 : 0) + strlen(newname);
 	if (deepest(obj, plen) > FAMFS_RELPATH_MAX) {
-		famfs_err("rename to '%s': a path would exceed the %d bytes the log holds",
-			  newname, FAMFS_RELPATH_MAX);
+		famfs_err("rename to '%s': a path would exceed the %d bytes the log holds", newname,
+			  FAMFS_RELPATH_MAX);
 		rc = -ENAMETOOLONG;
 		goto out_unlock;
 	}
@@ -493,7 +492,8 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 
 		if (m.fmap_ext_type != FAMFS_EXT_SIMPLE) {
 			famfs_err("'%s': an interleaved file cannot grow past its %llu allocated "
-				  "bytes", ino->name, (unsigned long long)cap);
+				  "bytes",
+				  ino->name, (unsigned long long)cap);
 			rc = -EFBIG;
 			goto out_unlock;
 		}
@@ -507,8 +507,9 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 		if (rc)
 			goto out_unlock;
 		/* Extend the last extent when the new one follows it on the device. */
-		if (m.fmap_count && m.se[m.fmap_count - 1].ext_offset +
-					    m.se[m.fmap_count - 1].ext_len == add.se[0].ext_offset)
+		if (m.fmap_count &&
+		    m.se[m.fmap_count - 1].ext_offset + m.se[m.fmap_count - 1].ext_len ==
+			add.se[0].ext_offset)
 			m.se[m.fmap_count - 1].ext_len += add.se[0].ext_len;
 		else
 			m.se[m.fmap_count++] = add.se[0];

@@ -19,13 +19,17 @@ int famfs_relpath_check(const char *path, char *why, size_t whylen)
 		return -EINVAL;
 	}
 	if (path[0] == '/') {
-		famfs_why(why, whylen, "'%s': absolute path; the log holds paths relative to the "
-			  "famfs root", path);
+		famfs_why(why, whylen,
+			  "'%s': absolute path; the log holds paths relative to the "
+			  "famfs root",
+			  path);
 		return -EINVAL;
 	}
 	if (len > FAMFS_RELPATH_MAX) {
-		famfs_why(why, whylen, "'%.40s...': path is %zu bytes; the famfs log holds at most "
-			  "%d", path, len, FAMFS_RELPATH_MAX);
+		famfs_why(why, whylen,
+			  "'%.40s...': path is %zu bytes; the famfs log holds at most "
+			  "%d",
+			  path, len, FAMFS_RELPATH_MAX);
 		return -ENAMETOOLONG;
 	}
 	for (c = path; *c;) {
@@ -33,8 +37,10 @@ int famfs_relpath_check(const char *path, char *why, size_t whylen)
 		size_t n = e ? (size_t)(e - c) : strlen(c);
 
 		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) {
-			famfs_why(why, whylen, "'%s': empty, '.' or '..' component (or a trailing "
-				  "'/')", path);
+			famfs_why(why, whylen,
+				  "'%s': empty, '.' or '..' component (or a trailing "
+				  "'/')",
+				  path);
 			return -EINVAL;
 		}
 		if (!e)

@@ -59,7 +59,8 @@ static void claim_range(struct famfs_fs *fs, uint64_t off, uint64_t len)
 			if (fs->on_reject) {
 				char why[120];
 
-				snprintf(why, sizeof(why), "allocation unit at 0x%llx already belongs "
+				snprintf(why, sizeof(why),
+					 "allocation unit at 0x%llx already belongs "
 					 "to another file (cross-linked)",
 					 (unsigned long long)(b * unit));
 				fs->on_reject(fs->reject_arg, fs->cur_index, why);
@@ -92,8 +93,9 @@ static void free_range(struct famfs_fs *fs, uint64_t off, uint64_t len, uint64_t
 		void *n = realloc(fs->pending, cap * sizeof(*fs->pending));
 
 		if (!n) {
-			famfs_err("out of memory: %llu bytes freed at log index %llu stay allocated",
-				  (unsigned long long)len, (unsigned long long)at);
+			famfs_err(
+			    "out of memory: %llu bytes freed at log index %llu stay allocated",
+			    (unsigned long long)len, (unsigned long long)at);
 			return; /* leaked, never reused: safe */
 		}
 		fs->pending = n;
@@ -120,11 +122,11 @@ static void free_fmap(struct famfs_fs *fs, const struct famfs_omf_fmap *m, uint6
 
 static bool fmap_holds(const struct famfs_omf_fmap *m, uint64_t off)
 {
-	const struct famfs_omf_extent *e = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se
-									      : m->ie[0].ie_strips;
+	const struct famfs_omf_extent *e =
+	    m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se : m->ie[0].ie_strips;
 	uint64_t n = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->fmap_count
-		     : m->fmap_count == 1			 ? m->ie[0].ie_nstrips
-								 : 0;
+		     : m->fmap_count == 1		  ? m->ie[0].ie_nstrips
+							  : 0;
 
 	for (uint64_t k = 0; k < n && k < FAMFS_MAX_SIMPLE_EXT; k++) {
 		if (off >= e[k].ext_offset && off < e[k].ext_offset + e[k].ext_len)
@@ -137,11 +139,11 @@ static bool fmap_holds(const struct famfs_omf_fmap *m, uint64_t off)
 static void diff_fmap(struct famfs_fs *fs, const struct famfs_omf_fmap *a,
 		      const struct famfs_omf_fmap *b, uint64_t at, bool free)
 {
-	const struct famfs_omf_extent *e = a->fmap_ext_type == FAMFS_EXT_SIMPLE ? a->se
-									      : a->ie[0].ie_strips;
+	const struct famfs_omf_extent *e =
+	    a->fmap_ext_type == FAMFS_EXT_SIMPLE ? a->se : a->ie[0].ie_strips;
 	uint64_t n = a->fmap_ext_type == FAMFS_EXT_SIMPLE ? a->fmap_count
-		     : a->fmap_count == 1			 ? a->ie[0].ie_nstrips
-								 : 0;
+		     : a->fmap_count == 1		  ? a->ie[0].ie_nstrips
+							  : 0;
 	uint64_t unit = fs->bm.unit;
 
 	for (uint64_t k = 0; k < n && k < FAMFS_MAX_SIMPLE_EXT; k++) {
@@ -175,8 +177,8 @@ uint64_t fs_release_pending(struct famfs_fs *fs, uint64_t min_safe)
 			fs->pending[keep++] = *p;
 			continue;
 		}
-		for (uint64_t b = p->off / unit; b < (p->off + p->len + unit - 1) / unit &&
-						 b < fs->bm.nbits; b++) {
+		for (uint64_t b = p->off / unit;
+		     b < (p->off + p->len + unit - 1) / unit && b < fs->bm.nbits; b++) {
 			if (!bm_test(&fs->pending_bm, b))
 				continue; /* already taken over by a later claim */
 			famfs_bitmap_clear(&fs->pending_bm, b * unit, unit);
@@ -233,8 +235,7 @@ int fs_replay_reset(struct famfs_fs *fs)
 	rc = famfs_ns_init(&fs->ns);
 	if (rc)
 		return rc;
-	rc = famfs_bitmap_init(&fs->bm, fs->sb->sb_daxdev.dd_size, fs->sb->sb_alloc_unit,
-			       reserved);
+	rc = famfs_bitmap_init(&fs->bm, fs->sb->sb_daxdev.dd_size, fs->sb->sb_alloc_unit, reserved);
 	if (!rc)
 		rc = famfs_bitmap_init(&fs->pending_bm, fs->sb->sb_daxdev.dd_size,
 				       fs->sb->sb_alloc_unit, 0);
@@ -269,7 +270,7 @@ static uint64_t ino_of_index(const struct famfs_fs *fs, uint64_t index)
 }
 
 __attribute__((format(printf, 3, 4))) static int reject(struct famfs_fs *fs, uint64_t index,
-							 const char *fmt, ...)
+							const char *fmt, ...)
 {
 	char why[200];
 	va_list ap;
@@ -355,7 +356,7 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 		tmpl.ino = ino_of_index(fs, index);
 		tmpl.log_index = index;
 		tmpl.mode = (c->xc_mode & S_IFMT) == S_IFDIR ? S_IFDIR | (c->xc_mode & 07777)
-							       : S_IFREG | (c->xc_mode & 07777);
+							     : S_IFREG | (c->xc_mode & 07777);
 		tmpl.uid = c->xc_uid;
 		tmpl.gid = c->xc_gid;
 		tmpl.size = 0;
@@ -602,9 +603,10 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 				goto stall;
 		}
 		if (famfs_xe_is_ext(le->le_type) && h->xh_version != FAMFS_XE_VERSION) {
-			snprintf(why, sizeof(why), "log entry %llu: extension version %u is newer "
-				 "than this build's %d", (unsigned long long)i, h->xh_version,
-				 FAMFS_XE_VERSION);
+			snprintf(why, sizeof(why),
+				 "log entry %llu: extension version %u is newer "
+				 "than this build's %d",
+				 (unsigned long long)i, h->xh_version, FAMFS_XE_VERSION);
 			goto stall;
 		}
 		fs_apply_entry(fs, i, le);

@@ -15,7 +15,7 @@
 #include "famfs/fs.h"
 #include "internal.h"
 
-#define SYSTEM_UUID_DIR  "/opt/famfs"
+#define SYSTEM_UUID_DIR	 "/opt/famfs"
 #define SYSTEM_UUID_FILE SYSTEM_UUID_DIR "/system_uuid"
 
 /* A random RFC-4122 version 4 UUID. */

@@ -30,8 +30,8 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	struct famfs_mkfs_opts mo = { .system_uuid = MASTER };
-	struct famfs_fs_opts fo = { .system_uuid = MASTER };
+	struct famfs_mkfs_opts mo = {.system_uuid = MASTER};
+	struct famfs_fs_opts fo = {.system_uuid = MASTER};
 	unsigned long nfiles = argc > 2 ? strtoul(argv[2], NULL, 0) : 10000;
 	struct famfs_dev *dev;
 	struct famfs_fs *fs;

@@ -38,7 +38,7 @@
 
 #define SEQ_CHUNK (1u << 20)
 #define RND_CHUNK 4096u
-#define POLL_MS 30000
+#define POLL_MS	  30000
 
 static struct nfs_context *nfs;
 static const char *prog = "nfs_bench";
@@ -69,8 +69,8 @@ static double proc_cpu(long pid)
 	buf[n] = '\0';
 	/* comm may hold spaces: count fields from the last ')'; utime is field 14. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -78,7 +78,7 @@ static double proc_cpu(long pid)
 /* Wait for the socket and let libnfs handle what arrived (and send what is queued). */
 static int pump(void)
 {
-	struct pollfd p = { .fd = nfs_get_fd(nfs), .events = (short)nfs_which_events(nfs) };
+	struct pollfd p = {.fd = nfs_get_fd(nfs), .events = (short)nfs_which_events(nfs)};
 	int rc = poll(&p, 1, POLL_MS);
 
 	if (rc < 0 && errno != EINTR) {
@@ -100,9 +100,9 @@ static int pump(void)
 struct flight {
 	int inflight;
 	int errors;
-	uint64_t done;  /* completed requests */
+	uint64_t done;	/* completed requests */
 	uint64_t bytes; /* bytes read */
-	char err[256];  /* the first error */
+	char err[256];	/* the first error */
 };
 
 static void flight_error(struct flight *f, const char *what, int err, void *data)
@@ -178,7 +178,7 @@ static int run_reads(struct nfsfh *fh, int depth, uint64_t len, next_fn next, vo
 			r = malloc(sizeof(*r));
 			if (!r)
 				abort();
-			*r = (struct rreq){ f, fh, off, len };
+			*r = (struct rreq){f, fh, off, len};
 			if (nfs_pread_async(nfs, fh, off, len, read_done, r)) {
 				fprintf(stderr, "%s: pread: %s\n", prog, nfs_get_error(nfs));
 				return -1;
@@ -239,8 +239,8 @@ static int open_file(const char *path, struct nfsfh **fh, uint64_t *size)
 
 static int test_seqread(const char *path, int depth, long pid)
 {
-	struct flight f = { 0 };
-	struct seq s = { 0, 0 };
+	struct flight f = {0};
+	struct seq s = {0, 0};
 	double t0, t1, c0 = 0, c1 = 0;
 	struct nfsfh *fh;
 
@@ -258,7 +258,8 @@ static int test_seqread(const char *path, int depth, long pid)
 		c1 = proc_cpu(pid);
 	nfs_close(nfs, fh);
 	if (f.bytes != s.size) {
-		fprintf(stderr, "%s: read %" PRIu64 " bytes of %" PRIu64 "\n", prog, f.bytes, s.size);
+		fprintf(stderr, "%s: read %" PRIu64 " bytes of %" PRIu64 "\n", prog, f.bytes,
+			s.size);
 		return 1;
 	}
 	if (pid > 0)
@@ -271,8 +272,8 @@ static int test_seqread(const char *path, int depth, long pid)
 
 static int test_randread(const char *path, uint64_t count, int depth)
 {
-	struct flight f = { 0 };
-	struct rnd r = { count, 0, 0x9e3779b97f4a7c15ull };
+	struct flight f = {0};
+	struct rnd r = {count, 0, 0x9e3779b97f4a7c15ull};
 	struct nfsfh *fh;
 	uint64_t size;
 	double t0;
@@ -324,7 +325,7 @@ static void creat_done(int err, struct nfs_context *ctx, void *data, void *priv)
 
 static int test_create(const char *dir, int count, int depth)
 {
-	struct flight f = { 0 };
+	struct flight f = {0};
 	char path[512];
 	double t0;
 	int i = 0;
@@ -338,7 +339,8 @@ static int test_create(const char *dir, int count, int depth)
 		while (i < count && f.inflight < depth && !f.errors) {
 			snprintf(path, sizeof(path), "%s/c%06d", dir, i++);
 			if (nfs_creat_async(nfs, path, 0644, creat_done, &f)) {
-				fprintf(stderr, "%s: creat %s: %s\n", prog, path, nfs_get_error(nfs));
+				fprintf(stderr, "%s: creat %s: %s\n", prog, path,
+					nfs_get_error(nfs));
 				return 1;
 			}
 			f.inflight++;
@@ -402,7 +404,7 @@ static char **list_dir(const char *dir, size_t *n)
 
 static int test_stat(const char *dir, int count, int depth)
 {
-	struct flight f = { 0 };
+	struct flight f = {0};
 	char path[512];
 	char **names;
 	size_t n;
@@ -420,7 +422,8 @@ static int test_stat(const char *dir, int count, int depth)
 		while (i < count && f.inflight < depth) {
 			snprintf(path, sizeof(path), "%s/%s", dir, names[(size_t)i++ % n]);
 			if (nfs_stat64_async(nfs, path, stat_done, &f)) {
-				fprintf(stderr, "%s: stat %s: %s\n", prog, path, nfs_get_error(nfs));
+				fprintf(stderr, "%s: stat %s: %s\n", prog, path,
+					nfs_get_error(nfs));
 				return 1;
 			}
 			f.inflight++;

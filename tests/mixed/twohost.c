@@ -30,9 +30,9 @@
 #include "famfs/fs.h"
 #include "famfs/io.h"
 
-#define MASTER  "7a7a7a7a-0000-4000-8000-000000000001"
-#define CLIENT  "7a7a7a7a-0000-4000-8000-000000000002"
-#define NFILES  6
+#define MASTER	"7a7a7a7a-0000-4000-8000-000000000001"
+#define CLIENT	"7a7a7a7a-0000-4000-8000-000000000002"
+#define NFILES	6
 #define DEVSIZE (128ULL << 20) /* 10 MiB metadata + 59 units of 2 MiB */
 
 static double now(void)
@@ -45,7 +45,7 @@ static double now(void)
 
 static int writer(const char *dev, double secs, int ready_fd)
 {
-	struct famfs_fs_opts o = { .system_uuid = MASTER };
+	struct famfs_fs_opts o = {.system_uuid = MASTER};
 	uint64_t id = 1, reused = 0, cycles = 0;
 	struct famfs_fs *fs;
 	static uint64_t buf[(8 << 20) / 8];
@@ -113,7 +113,7 @@ static int writer(const char *dev, double secs, int ready_fd)
 static int reader(const char *dev, double secs, int ready_fd, unsigned long *checked,
 		  unsigned long *bad)
 {
-	struct famfs_fs_opts o = { .system_uuid = CLIENT };
+	struct famfs_fs_opts o = {.system_uuid = CLIENT};
 	static uint64_t buf[(8 << 20) / 8];
 	struct famfs_fs *fs;
 	double end;
@@ -146,9 +146,11 @@ static int reader(const char *dev, double secs, int ready_fd, unsigned long *che
 
 				if (got == 0 || got == (want >> b & 0xff))
 					continue;
-				fprintf(stderr, "twohost: reader: %s (inode %llu) word %zd holds "
-					"0x%llx: another file's bytes\n", name,
-					(unsigned long long)ino->ino, w, (unsigned long long)v);
+				fprintf(stderr,
+					"twohost: reader: %s (inode %llu) word %zd holds "
+					"0x%llx: another file's bytes\n",
+					name, (unsigned long long)ino->ino, w,
+					(unsigned long long)v);
 				(*bad)++;
 				w = n; /* next file */
 				break;
@@ -163,7 +165,7 @@ static int reader(const char *dev, double secs, int ready_fd, unsigned long *che
 
 int main(int argc, char **argv)
 {
-	struct famfs_mkfs_opts mo = { .system_uuid = MASTER, .no_upstream = true };
+	struct famfs_mkfs_opts mo = {.system_uuid = MASTER, .no_upstream = true};
 	double secs = argc > 2 ? atof(argv[2]) : 3.0;
 	unsigned long checked = 0, bad = 0;
 	struct famfs_dev *dev;

@@ -34,7 +34,7 @@
 #include <nfsc/libnfs.h>
 
 #define V4_CHUNK 3900
-#define MIB (1024 * 1024)
+#define MIB	 (1024 * 1024)
 
 static const char *url4, *url3, *url_ro;
 static struct nfs_context *n4, *n3;
@@ -43,12 +43,12 @@ static int nparams;
 static char why[512];
 
 /* Record the reason of a failure and fail the check. */
-#define REQUIRE(cond, ...)                                                        \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			snprintf(why, sizeof(why), __VA_ARGS__);                  \
-			return 1;                                                 \
-		}                                                                 \
+#define REQUIRE(cond, ...)                                                                         \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			snprintf(why, sizeof(why), __VA_ARGS__);                                   \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 static const char *param(const char *key)
@@ -119,8 +119,8 @@ static unsigned char *read_local(const char *path, size_t *len)
 }
 
 /* Write @len bytes at @off in chunks of @chunk; 0 or -errno. */
-static int put(struct nfs_context *nfs, struct nfsfh *fh, uint64_t off, const void *buf,
-	       size_t len, size_t chunk)
+static int put(struct nfs_context *nfs, struct nfsfh *fh, uint64_t off, const void *buf, size_t len,
+	       size_t chunk)
 {
 	const unsigned char *p = buf;
 
@@ -237,9 +237,9 @@ static double now_s(void)
 
 static int check_lookup(void)
 {
-	static const char *const paths[] = { "/pre/small.txt", "/pre/simple.bin",
-					     "/pre/stripe.bin", "/pre/dir", "/pre", "/big" };
-	struct nfs_context *ctxs[2] = { n4, n3 };
+	static const char *const paths[] = {
+	    "/pre/small.txt", "/pre/simple.bin", "/pre/stripe.bin", "/pre/dir", "/pre", "/big"};
+	struct nfs_context *ctxs[2] = {n4, n3};
 
 	for (int c = 0; c < 2; c++) {
 		struct nfs_context *nfs = ctxs[c];
@@ -277,7 +277,7 @@ static int check_lookup(void)
 			int rc = nfs_stat64(nfs, "/pre/dir", &d);
 
 			REQUIRE(rc == 0 && S_ISDIR(d.nfs_mode) && (d.nfs_mode & 07777) == 0750 &&
-					d.nfs_uid == 1234 && d.nfs_gid == 5678,
+				    d.nfs_uid == 1234 && d.nfs_gid == 5678,
 				"v%d /pre/dir: mode %o uid %d gid %d", c ? 3 : 4,
 				(unsigned int)d.nfs_mode, (int)d.nfs_uid, (int)d.nfs_gid);
 			rc = nfs_stat64(nfs, "/pre/nope", &d);
@@ -325,7 +325,7 @@ static int check_readdir(void)
 {
 	const char *v = param("nbig");
 	int want = v ? atoi(v) : 3000;
-	struct nfs_context *ctxs[2] = { n4, n3 };
+	struct nfs_context *ctxs[2] = {n4, n3};
 
 	for (int c = 0; c < 2; c++) {
 		unsigned char *seen;
@@ -378,11 +378,11 @@ static int check_readdir_churn(void)
 		_exit(rc ? 1 : 0);
 	}
 	for (;;) {
-		struct nfs_context *ctxs[2] = { n4, n3 };
+		struct nfs_context *ctxs[2] = {n4, n3};
 		bool done = waitpid(pid, &status, WNOHANG) == pid;
 
 		for (int c = 0; c < 2; c++) {
-			unsigned char seen[501] = { 0 };
+			unsigned char seen[501] = {0};
 			char **names;
 			int n;
 
@@ -416,8 +416,7 @@ static int check_readdir_churn(void)
 	return 0;
 }
 
-static int compare_with_local(struct nfs_context *nfs, const char *path, const char *local,
-			      int ver)
+static int compare_with_local(struct nfs_context *nfs, const char *path, const char *local, int ver)
 {
 	size_t wl = 0, gl = 0;
 	unsigned char *want = read_local(local, &wl), *got;
@@ -435,8 +434,7 @@ static int compare_with_local(struct nfs_context *nfs, const char *path, const c
 
 static int check_read(void)
 {
-	static const char *const paths[] = { "/pre/small.txt", "/pre/simple.bin",
-					     "/pre/stripe.bin" };
+	static const char *const paths[] = {"/pre/small.txt", "/pre/simple.bin", "/pre/stripe.bin"};
 
 	for (size_t i = 0; i < 3; i++) {
 		char key[128];
@@ -462,7 +460,8 @@ static int check_read(void)
 		for (uint64_t off = 2 * MIB - 2500; off < wl; off += 2 * MIB) {
 			long n = get(n4, fh, off, buf, sizeof(buf));
 
-			if (n < 0 || (size_t)n != (off + sizeof(buf) <= wl ? sizeof(buf) : wl - off) ||
+			if (n < 0 ||
+			    (size_t)n != (off + sizeof(buf) <= wl ? sizeof(buf) : wl - off) ||
 			    memcmp(buf, want + off, (size_t)n) != 0) {
 				nfs_close(n4, fh);
 				free(want);
@@ -576,7 +575,7 @@ static int check_overwrite(void)
 
 static int check_create(void)
 {
-	struct nfs_context *ctxs[2] = { n4, n3 };
+	struct nfs_context *ctxs[2] = {n4, n3};
 
 	for (int c = 0; c < 2; c++) {
 		struct nfs_context *nfs = ctxs[c];
@@ -597,15 +596,16 @@ static int check_create(void)
 		REQUIRE(rc == 0, "v%d write", c ? 3 : 4);
 		rc = nfs_stat64(nfs, p, &st);
 		REQUIRE(rc == 0 && S_ISREG(st.nfs_mode) && (st.nfs_mode & 0777) == 0600 &&
-				st.nfs_size == 5,
-			"v%d created: mode %o size %" PRIu64, c ? 3 : 4,
-			(unsigned int)st.nfs_mode, (uint64_t)st.nfs_size);
+			    st.nfs_size == 5,
+			"v%d created: mode %o size %" PRIu64, c ? 3 : 4, (unsigned int)st.nfs_mode,
+			(uint64_t)st.nfs_size);
 		/* O_CREAT|O_EXCL on an existing name: EEXIST. */
 		rc = nfs_open2(nfs, p, O_CREAT | O_EXCL | O_WRONLY, 0644, &fh);
 		if (rc == 0)
 			nfs_close(nfs, fh);
 		REQUIRE(rc == -EEXIST, "v%d O_EXCL on existing: %d", c ? 3 : 4, rc);
-		/* O_CREAT on an existing name: opens it (or EEXIST with libnfs), never truncates. */
+		/* O_CREAT on an existing name: opens it (or EEXIST with libnfs), never truncates.
+		 */
 		rc = nfs_open2(nfs, p, O_CREAT | O_WRONLY, 0644, &fh);
 		if (rc == 0)
 			nfs_close(nfs, fh);
@@ -617,8 +617,8 @@ static int check_create(void)
 		REQUIRE(rc == 0, "v%d O_TRUNC: %s", c ? 3 : 4, nfs_get_error(nfs));
 		nfs_close(nfs, fh);
 		rc = nfs_stat64(nfs, p, &st);
-		REQUIRE(rc == 0 && st.nfs_size == 0, "v%d size after O_TRUNC %" PRIu64,
-			c ? 3 : 4, (uint64_t)st.nfs_size);
+		REQUIRE(rc == 0 && st.nfs_size == 0, "v%d size after O_TRUNC %" PRIu64, c ? 3 : 4,
+			(uint64_t)st.nfs_size);
 		/* O_CREAT|O_EXCL new: EXCLUSIVE create, then usable. */
 		snprintf(p, sizeof(p), "%s/excl.txt", dir);
 		rc = nfs_open2(nfs, p, O_CREAT | O_EXCL | O_RDWR, 0640, &fh);
@@ -644,8 +644,8 @@ static int check_mkdir_rmdir(void)
 	rc = nfs_mkdir2(n4, "/t4/d1", 0711);
 	REQUIRE(rc == 0, "mkdir: %s", nfs_get_error(n4));
 	rc = nfs_stat64(n4, "/t4/d1", &st);
-	REQUIRE(rc == 0 && S_ISDIR(st.nfs_mode) && (st.nfs_mode & 0777) == 0711,
-		"mkdir mode %o", (unsigned int)st.nfs_mode);
+	REQUIRE(rc == 0 && S_ISDIR(st.nfs_mode) && (st.nfs_mode & 0777) == 0711, "mkdir mode %o",
+		(unsigned int)st.nfs_mode);
 	rc = nfs_mkdir(n4, "/t4/d1");
 	REQUIRE(rc == -EEXIST, "mkdir existing: %d", rc);
 	rc = nfs_mkdir(n3, "/t4/d1/sub");
@@ -772,8 +772,7 @@ static int check_truncate(void)
 	memset(want, 0, sizeof(want));
 	REQUIRE(n == 9000 && memcmp(buf, want, 9000) == 0, "tail of a grown file");
 	rc = nfs_truncate(n4, "/t4/tr", 0);
-	REQUIRE(rc == 0 && nfs_stat64(n4, "/t4/tr", &st) == 0 && st.nfs_size == 0,
-		"truncate to 0");
+	REQUIRE(rc == 0 && nfs_stat64(n4, "/t4/tr", &st) == 0 && st.nfs_size == 0, "truncate to 0");
 	rc = nfs_truncate(n4, "/pre/dir", 0);
 	REQUIRE(rc != 0, "truncate of a directory succeeded");
 	return 0;
@@ -781,7 +780,7 @@ static int check_truncate(void)
 
 static int check_chmod_chown_utimes(void)
 {
-	struct nfs_context *ctxs[2] = { n4, n3 };
+	struct nfs_context *ctxs[2] = {n4, n3};
 
 	for (int c = 0; c < 2; c++) {
 		struct nfs_context *nfs = ctxs[c];
@@ -800,8 +799,8 @@ static int check_chmod_chown_utimes(void)
 		rc = nfs_chown(nfs, p, 4321, 8765);
 		REQUIRE(rc == 0, "v%d chown: %s", c ? 3 : 4, nfs_get_error(nfs));
 		rc = nfs_stat64(nfs, p, &st);
-		REQUIRE(rc == 0 && st.nfs_uid == 4321 && st.nfs_gid == 8765,
-			"v%d owner %d:%d", c ? 3 : 4, (int)st.nfs_uid, (int)st.nfs_gid);
+		REQUIRE(rc == 0 && st.nfs_uid == 4321 && st.nfs_gid == 8765, "v%d owner %d:%d",
+			c ? 3 : 4, (int)st.nfs_uid, (int)st.nfs_gid);
 		tv[0].tv_sec = 1000000000;
 		tv[0].tv_usec = 0;
 		tv[1].tv_sec = 1200000000;
@@ -816,7 +815,7 @@ static int check_chmod_chown_utimes(void)
 		if (c == 1) {
 			rc = nfs_chmod(nfs, "/pre/dir", 0751);
 			REQUIRE(rc == 0 && nfs_stat64(nfs, "/pre/dir", &st) == 0 &&
-					(st.nfs_mode & 07777) == 0751,
+				    (st.nfs_mode & 07777) == 0751,
 				"v3 chmod dir: %s", nfs_get_error(nfs));
 			REQUIRE(nfs_chmod(nfs, "/pre/dir", 0750) == 0, "v3 chmod dir back");
 		}
@@ -837,7 +836,8 @@ static int check_symlink_link(void)
 	REQUIRE(rc < 0, "v3 symlink succeeded");
 	rc = nfs_link(n3, "/pre/small.txt", "/t3/hl");
 	REQUIRE(rc < 0, "v3 link succeeded");
-	REQUIRE(nfs_stat64(n4, "/t4/sl", &st) == -ENOENT && nfs_stat64(n4, "/t3/hl", &st) == -ENOENT,
+	REQUIRE(nfs_stat64(n4, "/t4/sl", &st) == -ENOENT &&
+		    nfs_stat64(n4, "/t3/hl", &st) == -ENOENT,
 		"a failed link left a name");
 	/* The server is still there. */
 	REQUIRE(nfs_stat64(n4, "/pre/small.txt", &st) == 0, "server gone after link/symlink");
@@ -1029,14 +1029,14 @@ static int check_rofs(void)
 		fails++;
 		strcat(what, " stat");
 	}
-#define ROFS(expr, label)                                                          \
-	do {                                                                       \
-		rc = (expr);                                                       \
-		if (rc != -EROFS) {                                                \
-			fails++;                                                   \
-			snprintf(what + strlen(what), sizeof(what) - strlen(what), \
-				 " %s=%d", label, rc);                             \
-		}                                                                  \
+#define ROFS(expr, label)                                                                          \
+	do {                                                                                       \
+		rc = (expr);                                                                       \
+		if (rc != -EROFS) {                                                                \
+			fails++;                                                                   \
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), " %s=%d",       \
+				 label, rc);                                                       \
+		}                                                                                  \
 	} while (0)
 	ROFS(nfs_mkdir(ro, "/t4/ro-dir"), "mkdir");
 	rc = nfs_open2(ro, "/t4/ro-file", O_CREAT | O_WRONLY, 0644, &fh);
@@ -1112,27 +1112,27 @@ struct check {
 };
 
 static const struct check checks[] = {
-	{ "lookup", check_lookup, true },
-	{ "readdir", check_readdir, true },
-	{ "read", check_read, true },
-	{ "write", check_write, true },
-	{ "append", check_append, true },
-	{ "overwrite", check_overwrite, true },
-	{ "create", check_create, true },
-	{ "mkdir-rmdir", check_mkdir_rmdir, true },
-	{ "unlink", check_unlink, true },
-	{ "rename", check_rename, true },
-	{ "truncate", check_truncate, true },
-	{ "chmod-chown-utimes", check_chmod_chown_utimes, true },
-	{ "symlink-link", check_symlink_link, true },
-	{ "stale-handle", check_stale, true },
-	{ "open-unlinked", check_open_unlinked, true },
-	{ "clients", check_clients, true },
-	{ "badnames", check_badnames, true },
-	{ "readdir-churn", check_readdir_churn, true },
-	{ "rofs", check_rofs, true },
-	{ "appear", check_appear, false },
-	{ "gone", check_gone, false },
+    {"lookup", check_lookup, true},
+    {"readdir", check_readdir, true},
+    {"read", check_read, true},
+    {"write", check_write, true},
+    {"append", check_append, true},
+    {"overwrite", check_overwrite, true},
+    {"create", check_create, true},
+    {"mkdir-rmdir", check_mkdir_rmdir, true},
+    {"unlink", check_unlink, true},
+    {"rename", check_rename, true},
+    {"truncate", check_truncate, true},
+    {"chmod-chown-utimes", check_chmod_chown_utimes, true},
+    {"symlink-link", check_symlink_link, true},
+    {"stale-handle", check_stale, true},
+    {"open-unlinked", check_open_unlinked, true},
+    {"clients", check_clients, true},
+    {"badnames", check_badnames, true},
+    {"readdir-churn", check_readdir_churn, true},
+    {"rofs", check_rofs, true},
+    {"appear", check_appear, false},
+    {"gone", check_gone, false},
 };
 
 static void usage(void)

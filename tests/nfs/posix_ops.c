@@ -25,15 +25,15 @@ static int passes, fails;
 static struct nfs_context *nfs;
 static int version;
 
-#define CHECK(name, cond)                                                                     \
-	do {                                                                                  \
-		if (cond) {                                                                   \
-			passes++;                                                             \
-			printf("ok - %s\n", name);                                            \
-		} else {                                                                      \
-			fails++;                                                              \
-			printf("FAIL - %s (%s)\n", name, nfs_get_error(nfs));                 \
-		}                                                                             \
+#define CHECK(name, cond)                                                                          \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			passes++;                                                                  \
+			printf("ok - %s\n", name);                                                 \
+		} else {                                                                           \
+			fails++;                                                                   \
+			printf("FAIL - %s (%s)\n", name, nfs_get_error(nfs));                      \
+		}                                                                                  \
 	} while (0)
 
 static int write_all(const char *path, const uint8_t *buf, size_t len, int flags)
@@ -131,35 +131,32 @@ int main(int argc, char **argv)
 	CHECK("mkdir /ops/d1", nfs_mkdir(nfs, "d1") == 0);
 	CHECK("mkdir of an existing name fails", nfs_mkdir(nfs, "d1") != 0);
 	CHECK("stat a directory", nfs_stat64(nfs, "d1", &st) == 0 && S_ISDIR(st.nfs_mode));
-	CHECK("fileid is stable", nfs_stat64(nfs, "d1", &st2) == 0 &&
-					  st.nfs_ino == st2.nfs_ino);
+	CHECK("fileid is stable", nfs_stat64(nfs, "d1", &st2) == 0 && st.nfs_ino == st2.nfs_ino);
 
 	CHECK("create (exclusive) an empty file", create_empty("empty", 1) == 0);
 	CHECK("exclusive create of an existing file fails", create_empty("empty", 1) != 0);
-	CHECK("the empty file has size 0",
-	      nfs_stat64(nfs, "empty", &st) == 0 && st.nfs_size == 0);
+	CHECK("the empty file has size 0", nfs_stat64(nfs, "empty", &st) == 0 && st.nfs_size == 0);
 
 	/* NFSv4 writes are limited to small pieces by libnfs; keep v4 data small. */
 	n = version == 4 ? 100000 : (int)sizeof(big);
 	CHECK("write a new file (growing, in pieces) and commit",
 	      create_empty("data", 0) == 0 && write_all("data", big, (size_t)n, 0) == 0);
-	CHECK("size after write", nfs_stat64(nfs, "data", &st) == 0 &&
-					  st.nfs_size == (uint64_t)n);
-	CHECK("read back identical", read_all("data", back, sizeof(back)) == n &&
-					     memcmp(back, big, (size_t)n) == 0);
+	CHECK("size after write", nfs_stat64(nfs, "data", &st) == 0 && st.nfs_size == (uint64_t)n);
+	CHECK("read back identical",
+	      read_all("data", back, sizeof(back)) == n && memcmp(back, big, (size_t)n) == 0);
 	{
 		struct nfsfh *fh;
 		const char *tail = "appended";
-		int ok = nfs_open(nfs, "data", O_WRONLY, &fh) == 0 &&
-			 nfs_pwrite(nfs, fh, (uint64_t)n, strlen(tail), tail) ==
-				 (int)strlen(tail) &&
-			 nfs_close(nfs, fh) == 0;
+		int ok =
+		    nfs_open(nfs, "data", O_WRONLY, &fh) == 0 &&
+		    nfs_pwrite(nfs, fh, (uint64_t)n, strlen(tail), tail) == (int)strlen(tail) &&
+		    nfs_close(nfs, fh) == 0;
 
 		CHECK("append past the end", ok && nfs_stat64(nfs, "data", &st) == 0 &&
-						     st.nfs_size == (uint64_t)n + strlen(tail));
+						 st.nfs_size == (uint64_t)n + strlen(tail));
 		CHECK("appended bytes read back",
 		      read_all("data", back, sizeof(back)) == n + (int)strlen(tail) &&
-			      memcmp(back + n, tail, strlen(tail)) == 0);
+			  memcmp(back + n, tail, strlen(tail)) == 0);
 	}
 	{
 		struct nfsfh *fh;
@@ -167,42 +164,38 @@ int main(int argc, char **argv)
 			 nfs_pwrite(nfs, fh, 1000, 4, "MIDL") == 4 && nfs_close(nfs, fh) == 0;
 
 		CHECK("overwrite in the middle", ok && read_all("data", back, sizeof(back)) > 0 &&
-							 memcmp(back + 1000, "MIDL", 4) == 0 &&
-							 memcmp(back, big, 1000) == 0);
+						     memcmp(back + 1000, "MIDL", 4) == 0 &&
+						     memcmp(back, big, 1000) == 0);
 	}
 	CHECK("truncate smaller", nfs_truncate(nfs, "data", 4096) == 0 &&
-					  nfs_stat64(nfs, "data", &st) == 0 &&
-					  st.nfs_size == 4096);
+				      nfs_stat64(nfs, "data", &st) == 0 && st.nfs_size == 4096);
 	CHECK("truncate larger: new bytes read as zeros",
 	      nfs_truncate(nfs, "data", 8192) == 0 &&
-		      read_all("data", back, sizeof(back)) == 8192 &&
-		      back[4096] == 0 && back[8191] == 0 && back[100] == big[100]);
-	CHECK("chmod", nfs_chmod(nfs, "data", 0600) == 0 &&
-			       nfs_stat64(nfs, "data", &st) == 0 &&
-			       (st.nfs_mode & 07777) == 0600);
+		  read_all("data", back, sizeof(back)) == 8192 && back[4096] == 0 &&
+		  back[8191] == 0 && back[100] == big[100]);
+	CHECK("chmod", nfs_chmod(nfs, "data", 0600) == 0 && nfs_stat64(nfs, "data", &st) == 0 &&
+			   (st.nfs_mode & 07777) == 0600);
 	CHECK("chown (numeric)", nfs_chown(nfs, "data", 1234, 5678) == 0 &&
-					 nfs_stat64(nfs, "data", &st) == 0 &&
-					 st.nfs_uid == 1234 && st.nfs_gid == 5678);
+				     nfs_stat64(nfs, "data", &st) == 0 && st.nfs_uid == 1234 &&
+				     st.nfs_gid == 5678);
 	{
-		struct timeval tv[2] = { { 1000000000, 0 }, { 1500000000, 0 } };
+		struct timeval tv[2] = {{1000000000, 0}, {1500000000, 0}};
 
 		CHECK("utimes", nfs_utimes(nfs, "data", tv) == 0 &&
-					nfs_stat64(nfs, "data", &st) == 0 &&
-					st.nfs_mtime == 1500000000);
+				    nfs_stat64(nfs, "data", &st) == 0 &&
+				    st.nfs_mtime == 1500000000);
 	}
 	CHECK("rename within a directory", nfs_rename(nfs, "data", "data2") == 0 &&
-						   nfs_stat64(nfs, "data", &st) != 0 &&
-						   nfs_stat64(nfs, "data2", &st) == 0);
-	CHECK("rename across directories", nfs_rename(nfs, "data2", "d1/data") == 0 &&
-						   nfs_stat64(nfs, "d1/data", &st) == 0);
+					       nfs_stat64(nfs, "data", &st) != 0 &&
+					       nfs_stat64(nfs, "data2", &st) == 0);
+	CHECK("rename across directories",
+	      nfs_rename(nfs, "data2", "d1/data") == 0 && nfs_stat64(nfs, "d1/data", &st) == 0);
 	CHECK("rename onto an existing file replaces it",
-	      create_empty("victim", 0) == 0 &&
-		      nfs_rename(nfs, "d1/data", "victim") == 0 &&
-		      nfs_stat64(nfs, "victim", &st) == 0 && st.nfs_size == 8192);
+	      create_empty("victim", 0) == 0 && nfs_rename(nfs, "d1/data", "victim") == 0 &&
+		  nfs_stat64(nfs, "victim", &st) == 0 && st.nfs_size == 8192);
 	CHECK("rmdir of a non-empty directory fails",
 	      create_empty("d1/f", 0) == 0 && nfs_rmdir(nfs, "d1") != 0);
-	CHECK("unlink", nfs_unlink(nfs, "d1/f") == 0 &&
-				nfs_stat64(nfs, "d1/f", &st) != 0);
+	CHECK("unlink", nfs_unlink(nfs, "d1/f") == 0 && nfs_stat64(nfs, "d1/f", &st) != 0);
 	CHECK("rmdir of an empty directory", nfs_rmdir(nfs, "d1") == 0);
 	CHECK("symlinks are refused cleanly", nfs_symlink(nfs, "victim", "link") != 0);
 	memset(name, 'n', 85);

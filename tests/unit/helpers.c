@@ -18,7 +18,7 @@
 void test_dev_make(struct test_dev *t, uint64_t size, uint64_t log_len)
 {
 	const char *dir = getenv("TMPDIR");
-	struct famfs_mkfs_opts mo = { .log_len = log_len, .system_uuid = TEST_MASTER_UUID };
+	struct famfs_mkfs_opts mo = {.log_len = log_len, .system_uuid = TEST_MASTER_UUID};
 	struct famfs_dev *dev;
 	int fd;
 
@@ -35,7 +35,7 @@ void test_dev_make(struct test_dev *t, uint64_t size, uint64_t log_len)
 
 struct famfs_fs *test_dev_open(const struct test_dev *t, int client)
 {
-	struct famfs_fs_opts o = { .system_uuid = client ? TEST_CLIENT_UUID : TEST_MASTER_UUID };
+	struct famfs_fs_opts o = {.system_uuid = client ? TEST_CLIENT_UUID : TEST_MASTER_UUID};
 	struct famfs_fs *fs = NULL;
 
 	assert_int_equal(famfs_fs_open(t->path, &o, &fs), 0);

@@ -21,10 +21,10 @@
 #include "famfs/alloc.h"
 #include "famfs/omf.h"
 
-#define MIB (1024ULL * 1024)
-#define GIB (1024ULL * MIB)
-#define UNIT FAMFS_ALLOC_UNIT
-#define LOG_LEN (8 * MIB)
+#define MIB	 (1024ULL * 1024)
+#define GIB	 (1024ULL * MIB)
+#define UNIT	 FAMFS_ALLOC_UNIT
+#define LOG_LEN	 (8 * MIB)
 #define RESERVED (FAMFS_LOG_OFFSET + LOG_LEN) /* 10 MiB: 5 units */
 
 static int bit_is_set(const struct famfs_bitmap *bm, uint64_t b)
@@ -61,7 +61,10 @@ static void init_64m(struct famfs_bitmap *bm)
 }
 
 static const struct famfs_alloc_params example_params = {
-	.nbuckets = 4, .nstrips = 3, .chunk_size = 2 * MIB, .seed = 42,
+    .nbuckets = 4,
+    .nstrips = 3,
+    .chunk_size = 2 * MIB,
+    .seed = 42,
 };
 #define EXAMPLE_SIZE (20 * MIB + 4097)
 
@@ -184,8 +187,8 @@ static void famfs_bitmap_mark_fmap_counts_every_extent(void **state)
 	memset(&s, 0, sizeof(s));
 	s.fmap_ext_type = FAMFS_EXT_SIMPLE;
 	s.fmap_count = 2;
-	s.se[0] = (struct famfs_omf_extent){ 0, 20 * MIB, 4 * MIB };
-	s.se[1] = (struct famfs_omf_extent){ 0, 40 * MIB, 2 * MIB };
+	s.se[0] = (struct famfs_omf_extent){0, 20 * MIB, 4 * MIB};
+	s.se[1] = (struct famfs_omf_extent){0, 40 * MIB, 2 * MIB};
 	assert_int_equal(famfs_bitmap_mark_fmap(&bm, &s), 0);
 	assert_int_equal(bm.nset, 8);
 	assert_int_equal(famfs_bitmap_mark_fmap(&bm, &s), 3);
@@ -195,8 +198,8 @@ static void famfs_bitmap_mark_fmap_counts_every_extent(void **state)
 	i.fmap_count = 1;
 	i.ie[0].ie_nstrips = 2;
 	i.ie[0].ie_chunk_size = 2 * MIB;
-	i.ie[0].ie_strips[0] = (struct famfs_omf_extent){ 0, 1 * GIB, 4 * MIB };
-	i.ie[0].ie_strips[1] = (struct famfs_omf_extent){ 0, 40 * MIB, 4 * MIB }; /* 1 overlap */
+	i.ie[0].ie_strips[0] = (struct famfs_omf_extent){0, 1 * GIB, 4 * MIB};
+	i.ie[0].ie_strips[1] = (struct famfs_omf_extent){0, 40 * MIB, 4 * MIB}; /* 1 overlap */
 	assert_int_equal(famfs_bitmap_mark_fmap(&bm, &i), 1);
 	assert_int_equal(bm.nset, 11);
 
@@ -368,9 +371,9 @@ static void famfs_alloc_params_check_accepts_valid(void **state)
 	assert_int_equal(famfs_alloc_params_check(&p, 4 * GIB, UNIT, why, sizeof(why)), 0);
 	p.nstrips = 4; /* nstrips == nbuckets */
 	assert_int_equal(famfs_alloc_params_check(&p, 4 * GIB, UNIT, why, sizeof(why)), 0);
-	p = (struct famfs_alloc_params){ .nbuckets = 1, .nstrips = 1, .chunk_size = 2 * MIB };
+	p = (struct famfs_alloc_params){.nbuckets = 1, .nstrips = 1, .chunk_size = 2 * MIB};
 	assert_int_equal(famfs_alloc_params_check(&p, 1 * GIB, UNIT, why, sizeof(why)), 0);
-	p = (struct famfs_alloc_params){ .nbuckets = 64, .nstrips = 16, .chunk_size = 256 * MIB };
+	p = (struct famfs_alloc_params){.nbuckets = 64, .nstrips = 16, .chunk_size = 256 * MIB};
 	assert_int_equal(famfs_alloc_params_check(&p, 64 * GIB, UNIT, why, sizeof(why)), 0);
 	/* why may be NULL. */
 	assert_int_equal(famfs_alloc_params_check(&p, 64 * GIB, UNIT, NULL, 0), 0);
@@ -383,19 +386,19 @@ static void famfs_alloc_params_check_rejects_each_bad_parameter(void **state)
 		struct famfs_alloc_params p;
 		uint64_t capacity;
 	} bad[] = {
-		{ "nbuckets 0", { 0, 1, 2 * MIB, 1 }, 4 * GIB },
-		{ "nbuckets 65", { 65, 3, 2 * MIB, 1 }, 128 * GIB },
-		{ "nstrips 0", { 4, 0, 2 * MIB, 1 }, 4 * GIB },
-		{ "nstrips > nbuckets", { 4, 5, 2 * MIB, 1 }, 4 * GIB },
-		{ "nstrips > 16", { 64, 17, 2 * MIB, 1 }, 64 * GIB },
-		{ "chunk 0", { 4, 3, 0, 1 }, 4 * GIB },
-		{ "chunk 3 MiB (not a power of two)", { 4, 3, 3 * MIB, 1 }, 4 * GIB },
-		{ "chunk 6 MiB (multiple, not a power of two)", { 4, 3, 6 * MIB, 1 }, 4 * GIB },
-		{ "chunk 4 KiB (power of two, not a multiple)", { 4, 3, 4096, 1 }, 4 * GIB },
-		{ "chunk 1 MiB (power of two, not a multiple)", { 4, 3, 1 * MIB, 1 }, 4 * GIB },
-		{ "bucket 0.8 GiB", { 5, 3, 2 * MIB, 1 }, 4 * GIB },
-		{ "bucket 1 GiB - 2 MiB", { 4, 3, 2 * MIB, 1 }, 4 * GIB - 8 * MIB },
-		{ "bucket on a 2 GiB device", { 4, 2, 2 * MIB, 1 }, 2 * GIB },
+	    {"nbuckets 0", {0, 1, 2 * MIB, 1}, 4 * GIB},
+	    {"nbuckets 65", {65, 3, 2 * MIB, 1}, 128 * GIB},
+	    {"nstrips 0", {4, 0, 2 * MIB, 1}, 4 * GIB},
+	    {"nstrips > nbuckets", {4, 5, 2 * MIB, 1}, 4 * GIB},
+	    {"nstrips > 16", {64, 17, 2 * MIB, 1}, 64 * GIB},
+	    {"chunk 0", {4, 3, 0, 1}, 4 * GIB},
+	    {"chunk 3 MiB (not a power of two)", {4, 3, 3 * MIB, 1}, 4 * GIB},
+	    {"chunk 6 MiB (multiple, not a power of two)", {4, 3, 6 * MIB, 1}, 4 * GIB},
+	    {"chunk 4 KiB (power of two, not a multiple)", {4, 3, 4096, 1}, 4 * GIB},
+	    {"chunk 1 MiB (power of two, not a multiple)", {4, 3, 1 * MIB, 1}, 4 * GIB},
+	    {"bucket 0.8 GiB", {5, 3, 2 * MIB, 1}, 4 * GIB},
+	    {"bucket 1 GiB - 2 MiB", {4, 3, 2 * MIB, 1}, 4 * GIB - 8 * MIB},
+	    {"bucket on a 2 GiB device", {4, 2, 2 * MIB, 1}, 2 * GIB},
 	};
 
 	(void)state;
@@ -404,9 +407,9 @@ static void famfs_alloc_params_check_rejects_each_bad_parameter(void **state)
 
 		memset(why, 0, sizeof(why));
 		print_message("case: %s\n", bad[k].what);
-		assert_int_equal(famfs_alloc_params_check(&bad[k].p, bad[k].capacity, UNIT, why,
-							  sizeof(why)),
-				 -EINVAL);
+		assert_int_equal(
+		    famfs_alloc_params_check(&bad[k].p, bad[k].capacity, UNIT, why, sizeof(why)),
+		    -EINVAL);
 		assert_true(strlen(why) > 0);
 	}
 }
@@ -417,16 +420,16 @@ static void famfs_alloc_params_check_why_names_the_field(void **state)
 	char why[256];
 
 	(void)state;
-	p = (struct famfs_alloc_params){ 65, 3, 2 * MIB, 1 };
+	p = (struct famfs_alloc_params){65, 3, 2 * MIB, 1};
 	assert_int_equal(famfs_alloc_params_check(&p, 128 * GIB, UNIT, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "nbuckets"));
-	p = (struct famfs_alloc_params){ 4, 5, 2 * MIB, 1 };
+	p = (struct famfs_alloc_params){4, 5, 2 * MIB, 1};
 	assert_int_equal(famfs_alloc_params_check(&p, 4 * GIB, UNIT, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "nstrips"));
-	p = (struct famfs_alloc_params){ 4, 3, 3 * MIB, 1 };
+	p = (struct famfs_alloc_params){4, 3, 3 * MIB, 1};
 	assert_int_equal(famfs_alloc_params_check(&p, 4 * GIB, UNIT, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "chunk"));
-	p = (struct famfs_alloc_params){ 5, 3, 2 * MIB, 1 };
+	p = (struct famfs_alloc_params){5, 3, 2 * MIB, 1};
 	assert_int_equal(famfs_alloc_params_check(&p, 4 * GIB, UNIT, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "1 GiB"));
 }
@@ -503,7 +506,7 @@ static void famfs_alloc_interleaved_matches_worked_example(void **state)
 
 static void famfs_alloc_interleaved_reaches_reference_placement(void **state)
 {
-	static const uint64_t want[3] = { 0x1000000, 0x40000000, 0x80000000 };
+	static const uint64_t want[3] = {0x1000000, 0x40000000, 0x80000000};
 	struct famfs_bitmap bm;
 	struct famfs_omf_fmap f;
 	int found = 0;
@@ -567,9 +570,9 @@ static void famfs_alloc_interleaved_same_seed_same_placement(void **state)
 		uint64_t ca = 0, cb = 0;
 
 		assert_int_equal(
-			famfs_alloc_interleaved(&a, EXAMPLE_SIZE, &example_params, &ca, &fa), 0);
+		    famfs_alloc_interleaved(&a, EXAMPLE_SIZE, &example_params, &ca, &fa), 0);
 		assert_int_equal(
-			famfs_alloc_interleaved(&b, EXAMPLE_SIZE, &example_params, &cb, &fb), 0);
+		    famfs_alloc_interleaved(&b, EXAMPLE_SIZE, &example_params, &cb, &fb), 0);
 		assert_memory_equal(&fa, &fb, sizeof(fa));
 	}
 	assert_int_equal(a.nset, b.nset);
@@ -687,7 +690,7 @@ static void famfs_alloc_interleaved_rejects_bad_params(void **state)
 
 static void famfs_alloc_params_interleaved_detects_request(void **state)
 {
-	struct famfs_alloc_params p = { 0 };
+	struct famfs_alloc_params p = {0};
 
 	(void)state;
 	assert_false(famfs_alloc_params_interleaved(NULL));
@@ -696,37 +699,37 @@ static void famfs_alloc_params_interleaved_detects_request(void **state)
 	assert_false(famfs_alloc_params_interleaved(&p));
 	p.nstrips = 1;
 	assert_true(famfs_alloc_params_interleaved(&p));
-	p = (struct famfs_alloc_params){ .chunk_size = 2 * MIB };
+	p = (struct famfs_alloc_params){.chunk_size = 2 * MIB};
 	assert_true(famfs_alloc_params_interleaved(&p));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(famfs_bitmap_init_marks_reserved_range),
-		cmocka_unit_test(famfs_bitmap_init_rounds_capacity_up),
-		cmocka_unit_test(famfs_bitmap_mark_returns_collisions),
-		cmocka_unit_test(famfs_bitmap_mark_ignores_units_past_capacity),
-		cmocka_unit_test(famfs_bitmap_clear_frees_units),
-		cmocka_unit_test(famfs_bitmap_mark_fmap_counts_every_extent),
-		cmocka_unit_test(famfs_alloc_contig_rounds_up_to_unit),
-		cmocka_unit_test(famfs_alloc_contig_advances_cursor),
-		cmocka_unit_test(famfs_alloc_contig_wraps_to_start),
-		cmocka_unit_test(famfs_alloc_contig_never_returns_offset_zero),
-		cmocka_unit_test(famfs_alloc_contig_enospc_when_full),
-		cmocka_unit_test(famfs_alloc_contig_enospc_when_fragmented),
-		cmocka_unit_test(famfs_alloc_params_check_accepts_valid),
-		cmocka_unit_test(famfs_alloc_params_check_rejects_each_bad_parameter),
-		cmocka_unit_test(famfs_alloc_params_check_why_names_the_field),
-		cmocka_unit_test(famfs_alloc_interleaved_matches_worked_example),
-		cmocka_unit_test(famfs_alloc_interleaved_reaches_reference_placement),
-		cmocka_unit_test(famfs_alloc_interleaved_every_seed_uses_distinct_buckets),
-		cmocka_unit_test(famfs_alloc_interleaved_same_seed_same_placement),
-		cmocka_unit_test(famfs_alloc_interleaved_small_file_falls_back_to_contig),
-		cmocka_unit_test(famfs_alloc_interleaved_skips_bucket_without_room),
-		cmocka_unit_test(famfs_alloc_interleaved_enospc_releases_strips),
-		cmocka_unit_test(famfs_alloc_interleaved_rejects_bad_params),
-		cmocka_unit_test(famfs_alloc_params_interleaved_detects_request),
+	    cmocka_unit_test(famfs_bitmap_init_marks_reserved_range),
+	    cmocka_unit_test(famfs_bitmap_init_rounds_capacity_up),
+	    cmocka_unit_test(famfs_bitmap_mark_returns_collisions),
+	    cmocka_unit_test(famfs_bitmap_mark_ignores_units_past_capacity),
+	    cmocka_unit_test(famfs_bitmap_clear_frees_units),
+	    cmocka_unit_test(famfs_bitmap_mark_fmap_counts_every_extent),
+	    cmocka_unit_test(famfs_alloc_contig_rounds_up_to_unit),
+	    cmocka_unit_test(famfs_alloc_contig_advances_cursor),
+	    cmocka_unit_test(famfs_alloc_contig_wraps_to_start),
+	    cmocka_unit_test(famfs_alloc_contig_never_returns_offset_zero),
+	    cmocka_unit_test(famfs_alloc_contig_enospc_when_full),
+	    cmocka_unit_test(famfs_alloc_contig_enospc_when_fragmented),
+	    cmocka_unit_test(famfs_alloc_params_check_accepts_valid),
+	    cmocka_unit_test(famfs_alloc_params_check_rejects_each_bad_parameter),
+	    cmocka_unit_test(famfs_alloc_params_check_why_names_the_field),
+	    cmocka_unit_test(famfs_alloc_interleaved_matches_worked_example),
+	    cmocka_unit_test(famfs_alloc_interleaved_reaches_reference_placement),
+	    cmocka_unit_test(famfs_alloc_interleaved_every_seed_uses_distinct_buckets),
+	    cmocka_unit_test(famfs_alloc_interleaved_same_seed_same_placement),
+	    cmocka_unit_test(famfs_alloc_interleaved_small_file_falls_back_to_contig),
+	    cmocka_unit_test(famfs_alloc_interleaved_skips_bucket_without_room),
+	    cmocka_unit_test(famfs_alloc_interleaved_enospc_releases_strips),
+	    cmocka_unit_test(famfs_alloc_interleaved_rejects_bad_params),
+	    cmocka_unit_test(famfs_alloc_params_interleaved_detects_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,7 @@
 #include "famfs/msg.h"
 
 static struct {
-	int present;            /* enumerate one device */
+	int present; /* enumerate one device */
 	unsigned int major, minor;
 	int enabled;
 	int system_ram;
@@ -239,12 +239,12 @@ static void famfs_dev_open_maps_a_valid_devdax(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(famfs_dev_open_refuses_system_ram_mode, setup),
-		cmocka_unit_test_setup(famfs_dev_open_refuses_disabled_device, setup),
-		cmocka_unit_test_setup(famfs_dev_open_refuses_unaligned_size, setup),
-		cmocka_unit_test_setup(famfs_dev_open_refuses_too_small, setup),
-		cmocka_unit_test_setup(famfs_dev_open_refuses_non_dax_chardev, setup),
-		cmocka_unit_test_setup(famfs_dev_open_maps_a_valid_devdax, setup),
+	    cmocka_unit_test_setup(famfs_dev_open_refuses_system_ram_mode, setup),
+	    cmocka_unit_test_setup(famfs_dev_open_refuses_disabled_device, setup),
+	    cmocka_unit_test_setup(famfs_dev_open_refuses_unaligned_size, setup),
+	    cmocka_unit_test_setup(famfs_dev_open_refuses_too_small, setup),
+	    cmocka_unit_test_setup(famfs_dev_open_refuses_non_dax_chardev, setup),
+	    cmocka_unit_test_setup(famfs_dev_open_maps_a_valid_devdax, setup),
 	};
 
 	return cmocka_run_group_tests_name("dev", tests, NULL, NULL);

@@ -36,7 +36,7 @@
 #include "famfs/omf_ext.h"
 #include "helpers.h"
 
-#define MIB       (1024ULL * 1024)
+#define MIB	  (1024ULL * 1024)
 #define LOG_SLOTS 15420 /* an 8 MiB log */
 
 /* ------------------------------------------------------------------ fixtures */
@@ -186,14 +186,14 @@ static void assert_xe_hdr(const uint8_t *e, uint32_t type, uint64_t ino)
 	uint64_t t = rd64(e, 32), now = now_ns();
 
 	assert_int_equal(rd32(e, 8), type);
-	assert_int_equal(rd32(e, 12), 0);   /* le_pad */
+	assert_int_equal(rd32(e, 12), 0); /* le_pad */
 	assert_int_equal(rd16(e, 16), FAMFS_XE_VERSION);
 	assert_int_equal(rd16(e, 16), 1);   /* xh_version */
 	assert_int_equal(rd32(e, 20), 0);   /* pad */
 	assert_int_equal(rd64(e, 24), ino); /* xh_ino */
 	/* xh_time_ns: the wall clock of the change */
 	assert_true(t > now - 60ULL * 1000000000ULL && t <= now);
-	assert_int_equal(rd64(e, 40), 0);   /* pad */
+	assert_int_equal(rd64(e, 40), 0); /* pad */
 }
 
 /* The fmap at entry offset @off equals @m, field by field (omf.h layout). */
@@ -356,7 +356,8 @@ static void dump_walk(const struct famfs_inode *dir, const char *prefix, int tim
 {
 	const struct famfs_inode *c;
 
-	famfs_ns_foreach_child(dir, c) {
+	famfs_ns_foreach_child(dir, c)
+	{
 		char path[256];
 
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", c->name);

@@ -28,13 +28,16 @@
 #include "famfs/ns.h"
 #include "helpers.h"
 
-#define MIB (1024ULL * 1024)
-#define GIB (1024ULL * MIB)
-#define CHUNK (2 * MIB)
+#define MIB	     (1024ULL * 1024)
+#define GIB	     (1024ULL * MIB)
+#define CHUNK	     (2 * MIB)
 #define STRIPED_SIZE (20 * MIB + 4097) /* the worked example of format section 7.3 */
 
 static const struct famfs_alloc_params striped = {
-	.nbuckets = 4, .nstrips = 3, .chunk_size = CHUNK, .seed = 20240601,
+    .nbuckets = 4,
+    .nstrips = 3,
+    .chunk_size = CHUNK,
+    .seed = 20240601,
 };
 
 /* ---- extent maps built by hand ---- */
@@ -46,9 +49,9 @@ static struct famfs_omf_fmap simple_map(void)
 	memset(&f, 0, sizeof(f));
 	f.fmap_ext_type = FAMFS_EXT_SIMPLE;
 	f.fmap_count = 3;
-	f.se[0] = (struct famfs_omf_extent){ 0, 0x1000000, 0x200000 };
-	f.se[1] = (struct famfs_omf_extent){ 0, 0x4000000, 0x400000 };
-	f.se[2] = (struct famfs_omf_extent){ 0, 0x2000000, 0x200000 };
+	f.se[0] = (struct famfs_omf_extent){0, 0x1000000, 0x200000};
+	f.se[1] = (struct famfs_omf_extent){0, 0x4000000, 0x400000};
+	f.se[2] = (struct famfs_omf_extent){0, 0x2000000, 0x200000};
 	return f;
 }
 
@@ -62,9 +65,9 @@ static struct famfs_omf_fmap reference_striped_map(void)
 	f.fmap_count = 1;
 	f.ie[0].ie_nstrips = 3;
 	f.ie[0].ie_chunk_size = 0x200000;
-	f.ie[0].ie_strips[0] = (struct famfs_omf_extent){ 0, 0x1000000, 0x800000 };
-	f.ie[0].ie_strips[1] = (struct famfs_omf_extent){ 0, 0x40000000, 0x800000 };
-	f.ie[0].ie_strips[2] = (struct famfs_omf_extent){ 0, 0x80000000, 0x800000 };
+	f.ie[0].ie_strips[0] = (struct famfs_omf_extent){0, 0x1000000, 0x800000};
+	f.ie[0].ie_strips[1] = (struct famfs_omf_extent){0, 0x40000000, 0x800000};
+	f.ie[0].ie_strips[2] = (struct famfs_omf_extent){0, 0x80000000, 0x800000};
 	return f;
 }
 
@@ -507,7 +510,7 @@ static void famfs_file_read_directory_eisdir(void **state)
 	struct test_dev *t = *state;
 	struct famfs_fs *fs = test_dev_open(t, 0);
 	struct famfs_inode *d = NULL;
-	uint8_t buf[16] = { 0 };
+	uint8_t buf[16] = {0};
 
 	assert_int_equal(famfs_fs_mkdir(fs, "d", 0755, 0, 0, &d), 0);
 	assert_non_null(d);
@@ -560,7 +563,7 @@ static void famfs_file_write_readonly_erofs(void **state)
 {
 	struct test_dev *t = *state;
 	struct famfs_fs *fs = test_dev_open(t, 0);
-	struct famfs_fs_opts ro = { .readonly = true, .system_uuid = TEST_CLIENT_UUID };
+	struct famfs_fs_opts ro = {.readonly = true, .system_uuid = TEST_CLIENT_UUID};
 	struct famfs_inode *ino = make_file(fs, "ro", 4096, NULL);
 	uint8_t data[64], got[64];
 
@@ -582,20 +585,20 @@ static void famfs_file_write_readonly_erofs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(famfs_fmap_resolve_walks_simple_extents),
-		cmocka_unit_test(famfs_fmap_resolve_simple_past_allocation_erange),
-		cmocka_unit_test(famfs_fmap_resolve_interleaved_chunk_rule),
-		cmocka_unit_test(famfs_fmap_resolve_interleaved_past_allocation_erange),
-		cmocka_unit_test(famfs_fmap_resolve_bad_map_einval),
-		cmocka_unit_test(famfs_fmap_capacity_counts_addressable_bytes),
-		DEV_TEST(famfs_file_write_read_simple_round_trip),
-		DEV_TEST(famfs_file_write_read_interleaved_round_trip),
-		DEV_TEST(famfs_file_write_spans_chunk_boundaries),
-		DEV_TEST(famfs_file_read_short_at_eof),
-		DEV_TEST(famfs_file_write_past_eof_efbig),
-		DEV_TEST(famfs_file_read_directory_eisdir),
-		DEV_TEST(famfs_file_read_after_reopen_same_data),
-		DEV_TEST(famfs_file_write_readonly_erofs),
+	    cmocka_unit_test(famfs_fmap_resolve_walks_simple_extents),
+	    cmocka_unit_test(famfs_fmap_resolve_simple_past_allocation_erange),
+	    cmocka_unit_test(famfs_fmap_resolve_interleaved_chunk_rule),
+	    cmocka_unit_test(famfs_fmap_resolve_interleaved_past_allocation_erange),
+	    cmocka_unit_test(famfs_fmap_resolve_bad_map_einval),
+	    cmocka_unit_test(famfs_fmap_capacity_counts_addressable_bytes),
+	    DEV_TEST(famfs_file_write_read_simple_round_trip),
+	    DEV_TEST(famfs_file_write_read_interleaved_round_trip),
+	    DEV_TEST(famfs_file_write_spans_chunk_boundaries),
+	    DEV_TEST(famfs_file_read_short_at_eof),
+	    DEV_TEST(famfs_file_write_past_eof_efbig),
+	    DEV_TEST(famfs_file_read_directory_eisdir),
+	    DEV_TEST(famfs_file_read_after_reopen_same_data),
+	    DEV_TEST(famfs_file_write_readonly_erofs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -240,8 +240,7 @@ static void famfs_fs_creat_refuses_bad_input(void **state)
 	assert_int_equal(famfs_fs_creat(m, "nodir/x", 1, 0644, 0, 0, NULL, NULL), -ENOENT);
 	assert_int_equal(famfs_fs_creat(m, "file1", 1, 0644, 0, 0, NULL, NULL), 0);
 	assert_int_equal(famfs_fs_creat(m, "file1/x", 1, 0644, 0, 0, NULL, NULL), -ENOTDIR);
-	assert_int_equal(famfs_fs_creat(m, "huge", 8 * TEST_GIB, 0644, 0, 0, NULL, NULL),
-			 -ENOSPC);
+	assert_int_equal(famfs_fs_creat(m, "huge", 8 * TEST_GIB, 0644, 0, 0, NULL, NULL), -ENOSPC);
 	famfs_fs_close(m);
 }
 
@@ -292,16 +291,16 @@ static void famfs_fs_append_full_log_loses_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(famfs_fs_append_flushes_only_written_lines),
-		cmocka_unit_test(famfs_fs_refresh_is_incremental),
-		cmocka_unit_test(famfs_fs_append_refused_on_client),
-		cmocka_unit_test(famfs_fs_refresh_waits_for_torn_entry),
-		cmocka_unit_test(famfs_fs_append_counters_must_agree),
-		cmocka_unit_test(famfs_fs_lock_serialises_two_handles),
-		cmocka_unit_test(famfs_fs_creat_refuses_bad_input),
-		cmocka_unit_test(famfs_fs_mkdir_p_logs_each_parent),
-		cmocka_unit_test(famfs_fs_open_stops_replay_at_corrupt_entry),
-		cmocka_unit_test(famfs_fs_append_full_log_loses_nothing),
+	    cmocka_unit_test(famfs_fs_append_flushes_only_written_lines),
+	    cmocka_unit_test(famfs_fs_refresh_is_incremental),
+	    cmocka_unit_test(famfs_fs_append_refused_on_client),
+	    cmocka_unit_test(famfs_fs_refresh_waits_for_torn_entry),
+	    cmocka_unit_test(famfs_fs_append_counters_must_agree),
+	    cmocka_unit_test(famfs_fs_lock_serialises_two_handles),
+	    cmocka_unit_test(famfs_fs_creat_refuses_bad_input),
+	    cmocka_unit_test(famfs_fs_mkdir_p_logs_each_parent),
+	    cmocka_unit_test(famfs_fs_open_stops_replay_at_corrupt_entry),
+	    cmocka_unit_test(famfs_fs_append_full_log_loses_nothing),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, setup, teardown);

@@ -43,7 +43,7 @@ static void famfs_file_read_survives_sigbus(void **state)
 	(void)state;
 
 	famfs_set_msg_fn(capture, NULL);
-	famfs_io_guard_install(); /* cmocka swaps signal handlers around each test */
+	famfs_io_guard_install();	  /* cmocka swaps signal handlers around each test */
 	test_dev_make(&t, 1ULL << 30, 0); /* 1 GiB, contiguous first fit */
 	fs = test_dev_open(&t, 0);
 	memset(pattern, 0x5a, sizeof(pattern));
@@ -148,9 +148,9 @@ static void famfs_fs_resize_survives_sigbus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(famfs_file_read_survives_sigbus),
-		cmocka_unit_test(famfs_file_write_survives_sigbus),
-		cmocka_unit_test(famfs_fs_resize_survives_sigbus),
+	    cmocka_unit_test(famfs_file_read_survives_sigbus),
+	    cmocka_unit_test(famfs_file_write_survives_sigbus),
+	    cmocka_unit_test(famfs_fs_resize_survives_sigbus),
 	};
 
 	return cmocka_run_group_tests_name("memerr", tests, NULL, NULL);

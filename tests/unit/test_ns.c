@@ -343,7 +343,8 @@ static void famfs_ns_path_longest_relpath(void **state)
 
 	/* 40 components "a/a/.../a": 79 bytes. */
 	for (int k = 0; k < 40; k++)
-		dir = add(ns, dir, "a", k == 39 ? file_tmpl((uint64_t)k, 1) : dir_tmpl((uint64_t)k));
+		dir =
+		    add(ns, dir, "a", k == 39 ? file_tmpl((uint64_t)k, 1) : dir_tmpl((uint64_t)k));
 	for (int k = 0; k < 40; k++) {
 		want[2 * k] = 'a';
 		if (k < 39)
@@ -367,7 +368,7 @@ static void famfs_ns_path_longest_relpath(void **state)
 static void famfs_ns_foreach_child_insertion_order(void **state)
 {
 	struct famfs_ns *ns = *state;
-	static const char *const names[] = { "zeta", "alpha", "mid", "beta", "0", "Zz" };
+	static const char *const names[] = {"zeta", "alpha", "mid", "beta", "0", "Zz"};
 	const size_t n = sizeof(names) / sizeof(names[0]);
 	struct famfs_inode *d, *c;
 	size_t k = 0;
@@ -384,7 +385,8 @@ static void famfs_ns_foreach_child_insertion_order(void **state)
 			add(ns, d, names[i], dir_tmpl(idx));
 	}
 	assert_int_equal(d->nchildren, n);
-	famfs_ns_foreach_child(d, c) {
+	famfs_ns_foreach_child(d, c)
+	{
 		assert_true(k < n);
 		assert_string_equal(c->name, names[k]);
 		assert_ptr_equal(c->parent, d);
@@ -394,7 +396,8 @@ static void famfs_ns_foreach_child_insertion_order(void **state)
 	assert_ptr_equal(d->child_tail, famfs_ns_lookup(ns, d, "Zz", 2));
 
 	k = 0;
-	famfs_ns_foreach_child(ns->root, c) {
+	famfs_ns_foreach_child(ns->root, c)
+	{
 		assert_string_equal(c->name, k == 0 ? "d" : "other");
 		k++;
 	}
@@ -442,7 +445,8 @@ static void famfs_ns_lookup_100000_children(void **state)
 	assert_ptr_equal(out, famfs_ns_get(ns, FAMFS_INO_OF_INDEX(1)));
 
 	/* Still in insertion order. */
-	famfs_ns_foreach_child(d, c) {
+	famfs_ns_foreach_child(d, c)
+	{
 		assert_int_equal(c->log_index, k + 2);
 		k++;
 	}
@@ -452,26 +456,24 @@ static void famfs_ns_lookup_100000_children(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(famfs_ns_init_makes_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_add_numbers_from_log_index, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_add_duplicate_name_eexist, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_add_under_file_enotdir, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_add_name_length_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_lookup_matches_name_and_length, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_resolve_walks_components, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_resolve_missing_enoent, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_resolve_through_file_enotdir, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_path_round_trips, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_path_small_buffer_enametoolong, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_path_fits_exact_buffer, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_path_longest_relpath, setup, teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_foreach_child_insertion_order, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(famfs_ns_lookup_100000_children, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_init_makes_root, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_add_numbers_from_log_index, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_add_duplicate_name_eexist, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_add_under_file_enotdir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_add_name_length_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_lookup_matches_name_and_length, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_resolve_walks_components, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_resolve_missing_enoent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_resolve_through_file_enotdir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_path_round_trips, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_path_small_buffer_enametoolong, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_path_fits_exact_buffer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_path_longest_relpath, setup, teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_foreach_child_insertion_order, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(famfs_ns_lookup_100000_children, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

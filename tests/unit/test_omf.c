@@ -226,14 +226,14 @@ static void famfs_uuid_format_matches_manifest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sb_fields_at_table_offsets),
-		cmocka_unit_test(famfs_sb_crc_matches_upstream),
-		cmocka_unit_test(famfs_log_crcs_match_upstream),
-		cmocka_unit_test(famfs_sb_check_accepts_v47),
-		cmocka_unit_test(famfs_sb_check_names_each_problem),
-		cmocka_unit_test(famfs_log_header_check_names_each_problem),
-		cmocka_unit_test(famfs_log_entry_check_seqnum_and_crc),
-		cmocka_unit_test(famfs_uuid_format_matches_manifest),
+	    cmocka_unit_test(sb_fields_at_table_offsets),
+	    cmocka_unit_test(famfs_sb_crc_matches_upstream),
+	    cmocka_unit_test(famfs_log_crcs_match_upstream),
+	    cmocka_unit_test(famfs_sb_check_accepts_v47),
+	    cmocka_unit_test(famfs_sb_check_names_each_problem),
+	    cmocka_unit_test(famfs_log_header_check_names_each_problem),
+	    cmocka_unit_test(famfs_log_entry_check_seqnum_and_crc),
+	    cmocka_unit_test(famfs_uuid_format_matches_manifest),
 	};
 
 	return cmocka_run_group_tests_name("omf", tests, NULL, NULL);

@@ -48,8 +48,8 @@ static char *long_path(size_t len)
 static void famfs_relpath_check_accepts_valid(void **state)
 {
 	static const char *const ok[] = {
-		"a", "a/b", "dir/sub/file.txt", ".hidden", "a/.b", "...", "a/..b", "b..",
-		"with space", "x/y/z/w/v",
+	    "a",     "a/b", "dir/sub/file.txt", ".hidden",   "a/.b", "...",
+	    "a/..b", "b..", "with space",	"x/y/z/w/v",
 	};
 	char why[256];
 
@@ -127,8 +127,8 @@ static void famfs_relpath_check_refuses_80_bytes(void **state)
 static void famfs_relpath_check_refuses_bad_components(void **state)
 {
 	static const char *const bad[] = {
-		"a//b", "a/./b", "../x", "a/", "./a", ".", "..", "a/..", "a/.", "a/b/",
-		"a/../b", "a///", "//",
+	    "a//b", "a/./b", "../x", "a/",     "./a",  ".",  "..",
+	    "a/..", "a/.",   "a/b/", "a/../b", "a///", "//",
 	};
 	char why[256];
 
@@ -246,8 +246,8 @@ static void famfs_uuid_format_parse_round_trip(void **state)
 static void famfs_uuid_parse_accepts_upper_case(void **state)
 {
 	static const uint8_t want[FAMFS_UUID_LEN] = {
-		0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x47, 0x08,
-		0x89, 0x9a, 0xab, 0xbc, 0xcd, 0xde, 0xef, 0xf0,
+	    0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x47, 0x08,
+	    0x89, 0x9a, 0xab, 0xbc, 0xcd, 0xde, 0xef, 0xf0,
 	};
 	uint8_t u[FAMFS_UUID_LEN];
 	char text[37];
@@ -264,21 +264,21 @@ static void famfs_uuid_parse_accepts_upper_case(void **state)
 static void famfs_uuid_parse_rejects_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"a1b2c3d4",
-		"a1b2c3d4-e5f6-4708-899a-abbccddeeff",     /* 35 characters */
-		"a1b2c3d4-e5f6-4708-899a-abbccddeeff00",   /* 37 characters */
-		"a1b2c3d4-e5f6-4708-899a-abbccddeeff0x",   /* trailing garbage */
-		"a1b2c3d4e5f647-08-899a-abbccddeeff0",     /* dash misplaced */
-		"a1b2c3d4-e5f6-4708-899a_abbccddeeff0",    /* '_' for '-' */
-		"a1b2c3d4e5f64708899aabbccddeeff0",        /* no dashes */
-		"g1b2c3d4-e5f6-4708-899a-abbccddeeff0",    /* not hex */
-		"a1b2c3d4-e5f6-4708-899a-abbccddeefg0",
-		"a1b2c3d-4e5f6-4708-899a-abbccddeeff0",
-		" a1b2c3d4-e5f6-4708-899a-abbccddeeff0",
-		"{a1b2c3d4-e5f6-4708-899a-abbccddeeff0}",
-		"a1b2c3d4-e5f6-4708-899a-abbccddeef f0",
-		"------------------------------------",
+	    "",
+	    "a1b2c3d4",
+	    "a1b2c3d4-e5f6-4708-899a-abbccddeeff",   /* 35 characters */
+	    "a1b2c3d4-e5f6-4708-899a-abbccddeeff00", /* 37 characters */
+	    "a1b2c3d4-e5f6-4708-899a-abbccddeeff0x", /* trailing garbage */
+	    "a1b2c3d4e5f647-08-899a-abbccddeeff0",   /* dash misplaced */
+	    "a1b2c3d4-e5f6-4708-899a_abbccddeeff0",  /* '_' for '-' */
+	    "a1b2c3d4e5f64708899aabbccddeeff0",	     /* no dashes */
+	    "g1b2c3d4-e5f6-4708-899a-abbccddeeff0",  /* not hex */
+	    "a1b2c3d4-e5f6-4708-899a-abbccddeefg0",
+	    "a1b2c3d-4e5f6-4708-899a-abbccddeeff0",
+	    " a1b2c3d4-e5f6-4708-899a-abbccddeeff0",
+	    "{a1b2c3d4-e5f6-4708-899a-abbccddeeff0}",
+	    "a1b2c3d4-e5f6-4708-899a-abbccddeef f0",
+	    "------------------------------------",
 	};
 	uint8_t u[FAMFS_UUID_LEN];
 
@@ -296,17 +296,17 @@ static void famfs_uuid_parse_rejects_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(famfs_relpath_check_accepts_valid),
-		cmocka_unit_test(famfs_relpath_check_accepts_79_bytes),
-		cmocka_unit_test(famfs_relpath_check_refuses_empty),
-		cmocka_unit_test(famfs_relpath_check_refuses_absolute),
-		cmocka_unit_test(famfs_relpath_check_refuses_80_bytes),
-		cmocka_unit_test(famfs_relpath_check_refuses_bad_components),
-		cmocka_unit_test(famfs_relpath_check_why_is_optional_and_bounded),
-		cmocka_unit_test(famfs_relpath_split_parent_and_name),
-		cmocka_unit_test(famfs_uuid_format_parse_round_trip),
-		cmocka_unit_test(famfs_uuid_parse_accepts_upper_case),
-		cmocka_unit_test(famfs_uuid_parse_rejects_malformed),
+	    cmocka_unit_test(famfs_relpath_check_accepts_valid),
+	    cmocka_unit_test(famfs_relpath_check_accepts_79_bytes),
+	    cmocka_unit_test(famfs_relpath_check_refuses_empty),
+	    cmocka_unit_test(famfs_relpath_check_refuses_absolute),
+	    cmocka_unit_test(famfs_relpath_check_refuses_80_bytes),
+	    cmocka_unit_test(famfs_relpath_check_refuses_bad_components),
+	    cmocka_unit_test(famfs_relpath_check_why_is_optional_and_bounded),
+	    cmocka_unit_test(famfs_relpath_split_parent_and_name),
+	    cmocka_unit_test(famfs_uuid_format_parse_round_trip),
+	    cmocka_unit_test(famfs_uuid_parse_accepts_upper_case),
+	    cmocka_unit_test(famfs_uuid_parse_rejects_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,19 +26,19 @@ extern "C" {
 #endif
 
 struct famfs_bitmap {
-	uint64_t unit;      /* bytes per bit */
-	uint64_t nbits;     /* ceil(capacity / unit) */
-	uint64_t nset;      /* bits set, reserved ones included */
-	uint64_t reserved;  /* bits of the superblock region and log */
+	uint64_t unit;	   /* bytes per bit */
+	uint64_t nbits;	   /* ceil(capacity / unit) */
+	uint64_t nset;	   /* bits set, reserved ones included */
+	uint64_t reserved; /* bits of the superblock region and log */
 	uint64_t *words;
 };
 
 /** Interleave geometry; all zero means contiguous allocation. */
 struct famfs_alloc_params {
-	uint32_t nbuckets;    /* 1..64 */
-	uint32_t nstrips;     /* 1..nbuckets, at most 16 */
-	uint64_t chunk_size;  /* power of two, multiple of the unit */
-	unsigned int seed;    /* bucket order; 0 picks one from the clock */
+	uint32_t nbuckets;   /* 1..64 */
+	uint32_t nstrips;    /* 1..nbuckets, at most 16 */
+	uint64_t chunk_size; /* power of two, multiple of the unit */
+	unsigned int seed;   /* bucket order; 0 picks one from the clock */
 };
 
 /** Size the bitmap for @p capacity bytes and mark [0, @p reserved_bytes). 0 or -ENOMEM. */
@@ -73,8 +73,8 @@ int famfs_alloc_contig(struct famfs_bitmap *bm, uint64_t size, uint64_t *cursor,
  * Check interleave parameters against a device of @p capacity bytes.
  * @return 0 or -EINVAL with the reason in @p why.
  */
-int famfs_alloc_params_check(const struct famfs_alloc_params *p, uint64_t capacity,
-			     uint64_t unit, char *why, size_t whylen);
+int famfs_alloc_params_check(const struct famfs_alloc_params *p, uint64_t capacity, uint64_t unit,
+			     char *why, size_t whylen);
 
 /**
  * Interleaved allocation (falls back to contiguous when @p size < chunk_size).

@@ -21,21 +21,21 @@ extern "C" {
 #endif
 
 struct famfs_dev {
-	int fd;              /* open descriptor; also carries the host-local log lock */
-	bool is_dax;         /* a devdax character device */
-	bool readonly;       /* mapped PROT_READ only */
-	uint64_t offset;     /* where famfs byte 0 lies in the device or file */
-	uint64_t size;       /* bytes mapped (device size less offset) */
-	uint64_t align;      /* devdax alignment (0 for a file) */
-	uint8_t *base;       /* famfs byte 0 */
-	void *map_addr;      /* what mmap returned, for munmap */
+	int fd;		 /* open descriptor; also carries the host-local log lock */
+	bool is_dax;	 /* a devdax character device */
+	bool readonly;	 /* mapped PROT_READ only */
+	uint64_t offset; /* where famfs byte 0 lies in the device or file */
+	uint64_t size;	 /* bytes mapped (device size less offset) */
+	uint64_t align;	 /* devdax alignment (0 for a file) */
+	uint8_t *base;	 /* famfs byte 0 */
+	void *map_addr;	 /* what mmap returned, for munmap */
 	uint64_t map_len;
 	char path[4096];
 };
 
 struct famfs_dev_opts {
 	bool readonly;
-	uint64_t offset;     /* bytes to skip at the start; a multiple of 2 MiB */
+	uint64_t offset; /* bytes to skip at the start; a multiple of 2 MiB */
 };
 
 /**

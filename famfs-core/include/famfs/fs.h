@@ -48,20 +48,20 @@ enum famfs_role {
 };
 
 struct famfs_fs_opts {
-	bool readonly;            /* map the device read-only (forces client behaviour) */
-	const char *system_uuid;  /* textual UUID overriding the host's; NULL for default */
-	uint64_t dev_offset;      /* famfs byte 0 inside the device or file */
+	bool readonly;		 /* map the device read-only (forces client behaviour) */
+	const char *system_uuid; /* textual UUID overriding the host's; NULL for default */
+	uint64_t dev_offset;	 /* famfs byte 0 inside the device or file */
 };
 
 /** What replay has seen since open. */
 struct famfs_replay_stats {
-	uint64_t entries;     /* entries applied (cursor) */
+	uint64_t entries; /* entries applied (cursor) */
 	uint64_t files;
 	uint64_t dirs;
-	uint64_t existed;     /* creates of a path that already existed: ignored */
-	uint64_t rejected;    /* entries whose contents were unusable: skipped, logged */
-	uint64_t other;       /* entries of other types (ADD_DAXDEV, unknown): skipped */
-	uint64_t collisions;  /* allocation units claimed twice */
+	uint64_t existed;    /* creates of a path that already existed: ignored */
+	uint64_t rejected;   /* entries whose contents were unusable: skipped, logged */
+	uint64_t other;	     /* entries of other types (ADD_DAXDEV, unknown): skipped */
+	uint64_t collisions; /* allocation units claimed twice */
 };
 
 /**
@@ -105,17 +105,16 @@ void famfs_fs_rdunlock(struct famfs_fs *fs);
 int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
 		   struct famfs_inode **out);
 /** mkdir -p: one MKDIR entry per missing component, parents first. */
-int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid,
-		     gid_t gid, struct famfs_inode **out);
+int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
+		     struct famfs_inode **out);
 
 /**
  * Allocate and log a file of @p size bytes (> 0). @p ap may be NULL (contiguous).
  * @return 0; errors as famfs_fs_mkdir(), plus -ENOSPC device full (the message says
  *         which) and -EINVAL size 0 or bad interleave parameters.
  */
-int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
-		   uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
-		   struct famfs_inode **out);
+int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode, uid_t uid,
+		   gid_t gid, const struct famfs_alloc_params *ap, struct famfs_inode **out);
 
 /**
  * Append one prepared entry (le_seqnum and le_crc are filled in here). The caller holds
@@ -132,8 +131,8 @@ int famfs_fs_resolve(struct famfs_fs *fs, const char *relpath, struct famfs_inod
  * extent count, alignment, extents inside the data area.
  * @return 0 or -EINVAL with the reason in @p why.
  */
-int famfs_entry_check_payload(const struct famfs_log_entry *le,
-			      const struct famfs_superblock *sb, char *why, size_t whylen);
+int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct famfs_superblock *sb,
+			      char *why, size_t whylen);
 
 /**
  * The host's system UUID (see the role rules above).
@@ -148,9 +147,8 @@ int famfs_system_uuid(const char *override, uint8_t uuid[FAMFS_UUID_LEN]);
  * fits upstream's rules, an XE_CREATE entry for an empty file. famfs_fs_creat() refuses
  * size 0 (upstream's rule); this is what an NFS or FUSE create uses.
  */
-int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
-		    uid_t uid, gid_t gid, const struct famfs_alloc_params *ap,
-		    struct famfs_inode **out);
+int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode, uid_t uid,
+		    gid_t gid, const struct famfs_alloc_params *ap, struct famfs_inode **out);
 
 /**
  * Remove @p name from @p dir: a file, or an empty directory. The file's space becomes
@@ -177,9 +175,9 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
 int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size);
 
 /** famfs_fs_setattr() @p valid bits (same values as the log's). */
-#define FAMFS_ATTR_MODE  0x01
-#define FAMFS_ATTR_UID   0x02
-#define FAMFS_ATTR_GID   0x04
+#define FAMFS_ATTR_MODE	 0x01
+#define FAMFS_ATTR_UID	 0x02
+#define FAMFS_ATTR_GID	 0x04
 #define FAMFS_ATTR_MTIME 0x08
 #define FAMFS_ATTR_ATIME 0x10
 
@@ -195,10 +193,10 @@ void famfs_fs_pin(struct famfs_fs *fs, struct famfs_inode *ino);
 void famfs_fs_unpin(struct famfs_fs *fs, struct famfs_inode *ino);
 
 /** What a change callback reports. */
-#define FAMFS_CHANGE_CREATED  0x1 /* @ino is new in @parent */
-#define FAMFS_CHANGE_REMOVED  0x2 /* @ino left @parent */
-#define FAMFS_CHANGE_ATTR     0x4 /* @ino's attributes, size or map changed */
-#define FAMFS_CHANGE_RESET    0x8 /* the whole view was rebuilt (log compaction) */
+#define FAMFS_CHANGE_CREATED 0x1 /* @ino is new in @parent */
+#define FAMFS_CHANGE_REMOVED 0x2 /* @ino left @parent */
+#define FAMFS_CHANGE_ATTR    0x4 /* @ino's attributes, size or map changed */
+#define FAMFS_CHANGE_RESET   0x8 /* the whole view was rebuilt (log compaction) */
 
 typedef void (*famfs_change_fn)(void *arg, uint64_t ino, uint64_t parent, unsigned int what);
 
@@ -221,11 +219,11 @@ struct famfs_host_info {
 	uint32_t pid;
 	uint64_t generation;
 	uint64_t replayed;     /* entries replayed */
-	uint64_t safe;         /* freed space before this index may be reused */
+	uint64_t safe;	       /* freed space before this index may be reused */
 	uint64_t heartbeat_ns; /* wall clock of the last publish */
-	bool self;             /* this process */
-	bool local;            /* same system UUID as this process */
-	bool dead;             /* local, and its process is gone */
+	bool self;	       /* this process */
+	bool local;	       /* same system UUID as this process */
+	bool dead;	       /* local, and its process is gone */
 };
 
 /** The registered processes. @return count, or -ENODATA without a host table. */
@@ -237,8 +235,8 @@ bool famfs_fs_no_upstream(const struct famfs_fs *fs);
 int famfs_fs_evict_host(struct famfs_fs *fs, unsigned int slot);
 
 struct famfs_pending_info {
-	uint64_t off, len;  /* freed extent */
-	uint64_t freed_at;  /* log index of the entry that freed it */
+	uint64_t off, len; /* freed extent */
+	uint64_t freed_at; /* log index of the entry that freed it */
 };
 /** Pending-free extents; @return how many (up to @p max copied). */
 size_t famfs_fs_pending(struct famfs_fs *fs, struct famfs_pending_info *out, size_t max);
@@ -249,11 +247,11 @@ uint64_t famfs_fs_generation(const struct famfs_fs *fs);
 
 /** mkfs options. */
 struct famfs_mkfs_opts {
-	uint64_t log_len;         /* 0: 8 MiB */
-	bool force;               /* overwrite a valid famfs */
-	const char *system_uuid;  /* override of the master's UUID */
-	const char *fs_uuid;      /* fixed file-system UUID (tests); NULL: random */
-	bool no_upstream;         /* declare that no upstream famfs host will mount it */
+	uint64_t log_len;	 /* 0: 8 MiB */
+	bool force;		 /* overwrite a valid famfs */
+	const char *system_uuid; /* override of the master's UUID */
+	const char *fs_uuid;	 /* fixed file-system UUID (tests); NULL: random */
+	bool no_upstream;	 /* declare that no upstream famfs host will mount it */
 };
 
 /**

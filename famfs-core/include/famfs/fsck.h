@@ -28,25 +28,25 @@ enum famfs_fsck_severity { FAMFS_FSCK_ERROR, FAMFS_FSCK_WARNING };
 
 struct famfs_fsck_problem {
 	enum famfs_fsck_severity severity;
-	char where[32];    /* "superblock", "log header", "log entry 12" */
+	char where[32]; /* "superblock", "log header", "log entry 12" */
 	char what[240];
 };
 
 struct famfs_fsck_report {
-	int sb_valid;             /* the superblock passed */
-	int log_valid;            /* the log header passed */
+	int sb_valid;  /* the superblock passed */
+	int log_valid; /* the log header passed */
 	uint64_t version;
 	uint64_t log_len, log_slots, log_used;
 	uint64_t entries_valid, files, dirs, other;
-	uint64_t bad_entries;     /* seqnum/CRC failures */
-	uint64_t bad_payloads;    /* valid CRC, unusable contents */
-	uint64_t collisions;      /* allocation units claimed by two live files */
-	uint64_t ext_entries;     /* famfs-gateway extension entries */
-	uint64_t live_files, live_dirs; /* the namespace after replay */
+	uint64_t bad_entries;			 /* seqnum/CRC failures */
+	uint64_t bad_payloads;			 /* valid CRC, unusable contents */
+	uint64_t collisions;			 /* allocation units claimed by two live files */
+	uint64_t ext_entries;			 /* famfs-gateway extension entries */
+	uint64_t live_files, live_dirs;		 /* the namespace after replay */
 	uint64_t capacity, reserved, used, free; /* bytes */
-	uint64_t pending;         /* freed, not yet reusable */
-	uint64_t leaked;          /* used by no live file and not pending */
-	uint64_t generation;      /* log compactions */
+	uint64_t pending;			 /* freed, not yet reusable */
+	uint64_t leaked;			 /* used by no live file and not pending */
+	uint64_t generation;			 /* log compactions */
 	size_t nerrors, nwarnings;
 	size_t nproblems, cap;
 	struct famfs_fsck_problem *problems;

@@ -49,8 +49,8 @@ uint64_t famfs_fmap_capacity(const struct famfs_omf_fmap *fmap);
  * Read up to @p len bytes at @p off; short at end of file.
  * @return bytes read (0 at or past EOF) or -errno (-EISDIR, -EINVAL, -ERANGE).
  */
-ssize_t famfs_file_read(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
-			void *buf, size_t len, unsigned int flags);
+ssize_t famfs_file_read(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off, void *buf,
+			size_t len, unsigned int flags);
 
 /**
  * Write @p len bytes at @p off inside the file's current size; flushed before returning.

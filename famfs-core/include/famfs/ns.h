@@ -28,26 +28,26 @@
 extern "C" {
 #endif
 
-#define FAMFS_ROOT_INO 1ULL
+#define FAMFS_ROOT_INO	      1ULL
 #define FAMFS_INO_OF_INDEX(i) ((uint64_t)(i) + 2)
 
 struct famfs_inode {
 	uint64_t ino;
-	uint64_t log_index;          /* the entry that created it; UINT64_MAX for the root */
-	mode_t mode;                 /* S_IFDIR or S_IFREG plus permission bits */
+	uint64_t log_index; /* the entry that created it; UINT64_MAX for the root */
+	mode_t mode;	    /* S_IFDIR or S_IFREG plus permission bits */
 	uint32_t uid;
 	uint32_t gid;
-	uint64_t size;               /* file size in bytes; 0 for directories */
-	uint32_t flags;              /* fm_flags of the FILE entry */
-	struct famfs_omf_fmap fmap;  /* files: the extent map exactly as logged */
-	uint64_t mtime_ns;            /* 0 when the log never set it */
+	uint64_t size;		    /* file size in bytes; 0 for directories */
+	uint32_t flags;		    /* fm_flags of the FILE entry */
+	struct famfs_omf_fmap fmap; /* files: the extent map exactly as logged */
+	uint64_t mtime_ns;	    /* 0 when the log never set it */
 	uint64_t ctime_ns;
 	uint64_t atime_ns;
-	uint64_t removed_at;          /* log index of the removal; UINT64_MAX while linked */
-	uint32_t pins;                /* opens held by this process (famfs_fs_pin) */
-	bool upstream;                /* an upstream host replaying the log has it at this path */
-	bool memerr;                  /* a memory error hit its extents: I/O answers -EIO */
-	struct famfs_inode *parent;   /* NULL for the root and for unlinked inodes */
+	uint64_t removed_at;	    /* log index of the removal; UINT64_MAX while linked */
+	uint32_t pins;		    /* opens held by this process (famfs_fs_pin) */
+	bool upstream;		    /* an upstream host replaying the log has it at this path */
+	bool memerr;		    /* a memory error hit its extents: I/O answers -EIO */
+	struct famfs_inode *parent; /* NULL for the root and for unlinked inodes */
 	struct famfs_inode *child_head, *child_tail, *next_sibling, *prev_sibling;
 	uint64_t nchildren;
 	struct famfs_inode *hash_next;
@@ -59,11 +59,11 @@ struct famfs_inode {
 struct famfs_ns {
 	struct famfs_inode *root;
 	struct famfs_inode **by_ino;   /* hash of the inode number */
-	size_t by_ino_cap;             /* buckets of by_ino */
+	size_t by_ino_cap;	       /* buckets of by_ino */
 	struct famfs_inode *graveyard; /* unlinked inodes, chained by ino_next */
 	struct famfs_inode **buckets;  /* hash of (parent ino, name) */
 	size_t nbuckets;
-	size_t count;                  /* inodes, root included */
+	size_t count; /* inodes, root included */
 };
 
 /** Initialise with an empty root directory (mode 0755 | S_IFDIR). 0 or -ENOMEM. */
@@ -109,7 +109,7 @@ int famfs_ns_move(struct famfs_ns *ns, struct famfs_inode *ino, struct famfs_ino
 /** Write the relpath of @p ino ("" for the root) into @p buf. 0 or -ENAMETOOLONG. */
 int famfs_ns_path(const struct famfs_inode *ino, char *buf, size_t len);
 
-#define famfs_ns_foreach_child(dir, child)                                                  \
+#define famfs_ns_foreach_child(dir, child)                                                         \
 	for ((child) = (dir)->child_head; (child); (child) = (child)->next_sibling)
 
 #ifdef __cplusplus

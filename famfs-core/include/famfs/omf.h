@@ -80,12 +80,12 @@
 extern "C" {
 #endif
 
-#define FAMFS_SUPER_MAGIC   0x87b282ffULL
-#define FAMFS_LOG_MAGIC     0x00000badcafef00dULL
+#define FAMFS_SUPER_MAGIC     0x87b282ffULL
+#define FAMFS_LOG_MAGIC	      0x00000badcafef00dULL
 #define FAMFS_CURRENT_VERSION 48 /* superblock version this code writes */
 #define FAMFS_OLDEST_VERSION  47 /* oldest version with the same layout */
-#define FAMFS_OMF_VER_MAJOR 2
-#define FAMFS_OMF_VER_MINOR 2
+#define FAMFS_OMF_VER_MAJOR   2
+#define FAMFS_OMF_VER_MINOR   2
 
 #define FAMFS_SUPERBLOCK_SIZE  0x200000ULL /* the superblock region */
 #define FAMFS_LOG_OFFSET       0x200000ULL /* constant; readers ignore sb_log_offset */
@@ -94,15 +94,15 @@ extern "C" {
 #define FAMFS_ALLOC_UNIT       0x200000ULL
 #define FAMFS_ALLOC_UNIT_SMALL 4096ULL /* accepted by validation, never written */
 
-#define FAMFS_MAX_PATHLEN      80 /* bytes in a relpath field, NUL included */
-#define FAMFS_MAX_SIMPLE_EXT   16
-#define FAMFS_MAX_STRIPS       16
-#define FAMFS_MAX_INTERLEAVED  1
-#define FAMFS_DAXDEV_NAME_LEN  64
-#define FAMFS_UUID_LEN         16
+#define FAMFS_MAX_PATHLEN     80 /* bytes in a relpath field, NUL included */
+#define FAMFS_MAX_SIMPLE_EXT  16
+#define FAMFS_MAX_STRIPS      16
+#define FAMFS_MAX_INTERLEAVED 1
+#define FAMFS_DAXDEV_NAME_LEN 64
+#define FAMFS_UUID_LEN	      16
 
-#define FAMFS_LOG_HEADER_SIZE  48
-#define FAMFS_LOG_ENTRY_SIZE   544
+#define FAMFS_LOG_HEADER_SIZE 48
+#define FAMFS_LOG_ENTRY_SIZE  544
 
 /** Log entry types. DELETE is defined upstream but never written nor replayed. */
 enum famfs_log_entry_type {
@@ -127,9 +127,9 @@ enum famfs_extent_type {
 
 /** The device description inside the superblock (not covered by the superblock CRC). */
 struct famfs_omf_daxdev {
-	uint64_t dd_size;                       /* device capacity used by the allocator */
-	uint8_t dd_uuid[FAMFS_UUID_LEN];        /* zero from mkfs */
-	char dd_name[FAMFS_DAXDEV_NAME_LEN];    /* path given to mkfs; may lack a NUL */
+	uint64_t dd_size;		     /* device capacity used by the allocator */
+	uint8_t dd_uuid[FAMFS_UUID_LEN];     /* zero from mkfs */
+	char dd_name[FAMFS_DAXDEV_NAME_LEN]; /* path given to mkfs; may lack a NUL */
 };
 
 struct famfs_superblock {
@@ -143,7 +143,7 @@ struct famfs_superblock {
 	uint8_t sb_uuid[FAMFS_UUID_LEN];
 	uint8_t sb_dev_uuid[FAMFS_UUID_LEN];
 	uint8_t sb_system_uuid[FAMFS_UUID_LEN];
-	uint64_t sb_crc;                        /* covers every field before it */
+	uint64_t sb_crc; /* covers every field before it */
 	uint32_t sb_flags;
 	uint32_t sb_pad;
 	struct famfs_omf_daxdev sb_daxdev;
@@ -301,8 +301,7 @@ static inline uint64_t famfs_log_last_index(uint64_t log_len)
  * @return 0 when valid; -ENODATA no famfs magic; -EPROTONOSUPPORT a version other than
  *         47 or 48; -EBADMSG bad CRC; -EINVAL a field out of range.
  */
-int famfs_sb_check(const struct famfs_superblock *sb, uint64_t dev_size, char *why,
-		   size_t whylen);
+int famfs_sb_check(const struct famfs_superblock *sb, uint64_t dev_size, char *why, size_t whylen);
 
 /**
  * Check a log header against the superblock.

@@ -5,15 +5,15 @@
  *
  * Upstream famfs files are created once and never change. NFS clients need remove,
  * rename, resize, chmod/chown/utimes and empty files, and space that is reused. These
- * come as **extension log entries** (types 0x4701..0x4708): ordinary 544-byte log entries (same seqnum and CRC
- * rules as upstream's, omf.h) whose type codes upstream does not know. Upstream logplay
- * skips unknown types, so an upstream host sees the namespace as if only the upstream
+ * come as **extension log entries** (types 0x4701..0x4708): ordinary 544-byte log entries (same
+ * seqnum and CRC rules as upstream's, omf.h) whose type codes upstream does not know. Upstream
+ * logplay skips unknown types, so an upstream host sees the namespace as if only the upstream
  * entries existed: an older but consistent view (a removed file is still there with its
  * old bytes, a renamed one under its old name, a resized one at its old size; files
  * under renamed directories and empty files are not there). Upstream's bitmap builder
- * reports unknown types as "bad type"; upstream fsck may count them. A log with only FILE and MKDIR entries
- * stays pure upstream: the gateway writes a FILE entry for every file of size > 0 whose
- * map upstream can express, and an extension entry only for what upstream cannot.
+ * reports unknown types as "bad type"; upstream fsck may count them. A log with only FILE and MKDIR
+ * entries stays pure upstream: the gateway writes a FILE entry for every file of size > 0 whose map
+ * upstream can express, and an extension entry only for what upstream cannot.
  *
  * Objects are named by inode number. The object created by the entry at index i has the
  * inode number ino_base + i + 2, where ino_base is 0 in a log that was never compacted
@@ -236,10 +236,10 @@ _Static_assert(sizeof(struct famfs_xe_inomap) <= 520, "inomap fits");
 _Static_assert(sizeof(struct famfs_xe_reserve) <= 520, "reserve fits");
 
 /* ---- host table ---- */
-#define FAMFS_HT_OFFSET      0x1000ULL
-#define FAMFS_HT_MAGIC       0x5441424854534f48ULL /* "HOSTHBAT" */
+#define FAMFS_HT_OFFSET	     0x1000ULL
+#define FAMFS_HT_MAGIC	     0x5441424854534f48ULL /* "HOSTHBAT" */
 #define FAMFS_HT_VERSION     1
-#define FAMFS_HT_SLOTS       256
+#define FAMFS_HT_SLOTS	     256
 #define FAMFS_HT_NO_UPSTREAM 0x1
 #define FAMFS_HT_COMPACTING  0x2 /* the log is being rewritten from the journal */
 
