@@ -7,7 +7,8 @@
 # info/log/ls -l/stat/fsck show exactly what the manifest lists, that a file copied
 # in with famfs-gw cp reads back identical (simple and interleaved), that the log
 # still validates with upstream's rules (tests/tools/upstream_check.py, an
-# independent implementation), and that nothing upstream wrote was changed.
+# independent implementation), and that nothing upstream wrote was changed. Finally a
+# famfs-gw FUSE mount of the image (as a non-master host) shows the same files and bytes.
 # Environment: FAMFS_GW (the binary), FIXTURES (tests/fixtures).
 set -euo pipefail
 
@@ -182,6 +183,31 @@ check_view() {
 	bash -c '"$0" cat /dir2/moved.bin | tail -c +5000001 | cmp - <(head -c 3388608 /dev/zero)' "$GW"
 }
 check "the namespace after the mix is what the commands said" check_view
+
+# The direct path of a CXL host: famfs-gw mount of the same image, as a host that is
+# not its master (read-only), shows every file with the content famfs-gw cat gives.
+if [ "$(id -u)" -eq 0 ] && [ -c /dev/fuse ]; then
+	mnt=$tmp/mnt
+	mkdir "$mnt"
+	fuse_view() {
+		local f
+		FAMFS_SYSTEM_UUID=5a5a5a5a-0000-4000-8000-0000000000c2 "$GW" mount \
+			--log "$tmp/mount.log" "$img" "$mnt" > /dev/null || return 1
+		grep " $mnt " /proc/mounts | grep -q '[ ,]ro[ ,]' || return 1
+		for f in hello.txt dir1/blob.bin striped4m.bin dir1/renamed/striped.bin \
+			dir1/renamed/under-renamed.bin \
+			dir1/renamed/striped-new.bin dir2/moved.bin after-mix.bin; do
+			"$GW" cat "/$f" | cmp - "$mnt/$f" || return 1
+		done
+		[ "$(stat -c '%a %s' "$mnt/hello.txt")" = "600 5000" ] &&
+			[ "$(find "$mnt" | wc -l)" -eq "$(($("$GW" ls -l / /dir1 /dir1/renamed \
+				/dir1/renamed/newdir /dir2 | grep -c '^[-d]') + 1))" ]
+	}
+	check "a FUSE mount of the image shows the same files and bytes" fuse_view
+	check "it unmounts" "$GW" umount "$mnt"
+else
+	echo "skip - FUSE mount of the image (needs root and /dev/fuse)"
+fi
 
 echo "fixture: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
