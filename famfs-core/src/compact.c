@@ -157,8 +157,15 @@ int fs_compact(struct famfs_fs *fs)
 	rc = others_idle(fs);
 	if (rc)
 		return rc;
-	if (famfs_fs_no_upstream(fs))
+	if (famfs_fs_no_upstream(fs)) {
+		pthread_rwlock_wrlock(&fs->ns_lock);
 		fs_release_pending(fs, fs_own_safe(fs));
+		pthread_rwlock_unlock(&fs->ns_lock);
+	}
+	/* The new log will not say that released space was used: zero it now. */
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	fs_scrub_all(fs);
+	pthread_rwlock_unlock(&fs->ns_lock);
 
 	nobj = collect(fs, &objs);
 	if (nobj == SIZE_MAX)

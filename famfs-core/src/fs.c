@@ -112,7 +112,7 @@ int famfs_fs_open(const char *devpath, const struct famfs_fs_opts *opts, struct 
 		goto err_dev;
 	}
 	fs->log = (struct famfs_log_header *)(fs->dev->base + FAMFS_LOG_OFFSET);
-	famfs_cache_invalidate(fs->log, fs->sb->sb_log_len);
+	famfs_cache_invalidate(fs->log, FAMFS_LOG_HEADER_SIZE); /* replay invalidates entries */
 	rc = famfs_log_header_check(fs->log, fs->sb, why, sizeof(why));
 	if (rc) {
 		famfs_err("%s: %s", devpath, why);

@@ -89,13 +89,23 @@ void fs_hosts_detach(struct famfs_fs *fs);
 void fs_hosts_publish(struct famfs_fs *fs);
 /** Smallest safe position of every registered process (UINT64_MAX when none). */
 uint64_t fs_hosts_min_safe(struct famfs_fs *fs, char *who, size_t wholen);
-/** This process's safe position: its cursor, or earlier for removed files it holds. */
+/**
+ * This process's safe position: its cursor, or earlier for removed files it holds.
+ * The caller holds ns_lock (the graveyard and retired views change under replay).
+ */
 uint64_t fs_own_safe(struct famfs_fs *fs);
 int fs_hosts_init_table(struct famfs_superblock *sb, uint32_t flags);
 void fs_hosts_commit(struct famfs_fs *fs);
 
 /* compact.c */
 int fs_compact(struct famfs_fs *fs);
+/**
+ * Zero every released unit that still holds a removed file's bytes (the caller holds
+ * ns_lock for writing). A compacted log no longer says such space was ever used, so
+ * compaction zeroes it before another process could hand it out unscrubbed.
+ * @return 0, or -EIO when some unit is bad memory (the others are still zeroed).
+ */
+int fs_scrub_all(struct famfs_fs *fs);
 /** Finish a compaction that a crash interrupted (idempotent). */
 int fs_compact_recover(struct famfs_fs *fs);
 

@@ -177,7 +177,10 @@ void fs_hosts_publish(struct famfs_fs *fs)
 		return;
 	fs->slot->hs_generation = fs->generation;
 	fs->slot->hs_replayed = fs->stats.entries;
+	/* The graveyard and the retired views change under replay: read them locked. */
+	pthread_rwlock_rdlock(&fs->ns_lock);
 	fs->slot->hs_safe = fs_own_safe(fs);
+	pthread_rwlock_unlock(&fs->ns_lock);
 	fs->slot->hs_heartbeat_ns = fs_now_ns();
 	famfs_cache_flush(fs->slot, sizeof(*fs->slot));
 }
@@ -239,7 +242,13 @@ int famfs_fs_hosts(struct famfs_fs *fs, struct famfs_host_info *out, size_t max)
 		out[n].pid = s->hs_pid;
 		out[n].generation = s->hs_generation;
 		out[n].replayed = s->hs_replayed;
-		out[n].safe = s == fs->slot ? fs_own_safe(fs) : s->hs_safe;
+		if (s == fs->slot) {
+			pthread_rwlock_rdlock(&fs->ns_lock);
+			out[n].safe = fs_own_safe(fs);
+			pthread_rwlock_unlock(&fs->ns_lock);
+		} else {
+			out[n].safe = s->hs_safe;
+		}
 		out[n].heartbeat_ns = s->hs_heartbeat_ns;
 		out[n].self = s == fs->slot;
 		out[n].local = memcmp(s->hs_uuid, fs->system_uuid, FAMFS_UUID_LEN) == 0;

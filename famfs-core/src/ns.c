@@ -105,6 +105,18 @@ struct famfs_inode *famfs_ns_get(const struct famfs_ns *ns, uint64_t ino)
 	return NULL;
 }
 
+int famfs_ns_get_dir(const struct famfs_ns *ns, uint64_t ino, struct famfs_inode **out)
+{
+	struct famfs_inode *d = famfs_ns_get(ns, ino);
+
+	if (!d)
+		return -ENOENT;
+	if (!S_ISDIR(d->mode))
+		return -ENOTDIR;
+	*out = d;
+	return 0;
+}
+
 int famfs_ns_resolve(const struct famfs_ns *ns, const char *path, struct famfs_inode **out)
 {
 	struct famfs_inode *cur = ns->root;

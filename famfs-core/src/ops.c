@@ -28,6 +28,41 @@ int famfs_fs_resolve(struct famfs_fs *fs, const char *relpath, struct famfs_inod
 	return famfs_ns_resolve(&fs->ns, relpath, out);
 }
 
+int famfs_fs_child_relpath(struct famfs_fs *fs, uint64_t dir_ino, const char *name, char *buf,
+			   size_t len)
+{
+	struct famfs_inode *dir;
+	size_t plen, nlen = strlen(name);
+	int rc;
+
+	if (nlen == 0 || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	rc = famfs_ns_get_dir(&fs->ns, dir_ino, &dir);
+	if (rc == 0)
+		rc = famfs_ns_path(dir, buf, len);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	if (rc)
+		return rc;
+	plen = strlen(buf);
+	if (plen + (plen ? 1 : 0) + nlen >= len || plen + (plen ? 1 : 0) + nlen > FAMFS_RELPATH_MAX)
+		return -ENAMETOOLONG;
+	if (plen)
+		buf[plen++] = '/';
+	memcpy(buf + plen, name, nlen + 1);
+	return 0;
+}
+
+struct famfs_inode *famfs_fs_get(struct famfs_fs *fs, uint64_t ino)
+{
+	struct famfs_inode *i;
+
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	i = famfs_ns_get(&fs->ns, ino);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return i;
+}
+
 /* Common checks before logging @relpath: path rules, parent, not existing. */
 static int prepare_create(struct famfs_fs *fs, const char *relpath)
 {
@@ -182,32 +217,47 @@ static void bad_unit_locked(struct famfs_fs *fs, uint64_t off, const char *what)
 
 /*
  * Zero reused units before a new owner sees them: no file reads another's old bytes.
- * The caller holds ns_lock for writing. 0, or -EIO when a unit is bad memory.
+ * The caller holds ns_lock for writing. 0, or -EIO when a unit is bad memory (kept from
+ * use; with @keep_going the other units are still zeroed).
  */
-static int scrub(struct famfs_fs *fs, const struct famfs_omf_fmap *m)
+static int scrub_range(struct famfs_fs *fs, uint64_t off, uint64_t len, bool keep_going)
 {
 	uint64_t unit = fs->dirty_bm.unit;
+	void *fault;
+	int rc = 0;
+
+	for (uint64_t b = off / unit; b < (off + len) / unit && b < fs->dirty_bm.nbits; b++) {
+		if (!((fs->dirty_bm.words[b / 64] >> (b % 64)) & 1))
+			continue;
+		famfs_bitmap_clear(&fs->dirty_bm, b * unit, unit);
+		if (fs_dev_fill(fs->dev->base + b * unit, NULL, unit, &fault)) {
+			bad_unit_locked(fs, (uint64_t)((uint8_t *)fault - fs->dev->base),
+					"zeroing reused space");
+			rc = -EIO;
+			if (!keep_going)
+				break;
+		}
+	}
+	return rc;
+}
+
+static int scrub(struct famfs_fs *fs, const struct famfs_omf_fmap *m)
+{
 	const struct famfs_omf_extent *e =
 	    m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se : m->ie[0].ie_strips;
 	uint64_t n = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->fmap_count : m->ie[0].ie_nstrips;
-	void *fault;
+	int rc = 0;
 
+	for (uint64_t k = 0; k < n && fs->dirty_bm.nset && !rc; k++)
+		rc = scrub_range(fs, e[k].ext_offset, e[k].ext_len, false);
+	return rc;
+}
+
+int fs_scrub_all(struct famfs_fs *fs)
+{
 	if (!fs->dirty_bm.nset)
 		return 0;
-	for (uint64_t k = 0; k < n; k++) {
-		for (uint64_t b = e[k].ext_offset / unit;
-		     b < (e[k].ext_offset + e[k].ext_len) / unit && b < fs->dirty_bm.nbits; b++) {
-			if (!((fs->dirty_bm.words[b / 64] >> (b % 64)) & 1))
-				continue;
-			if (fs_dev_fill(fs->dev->base + b * unit, NULL, unit, &fault)) {
-				bad_unit_locked(fs, (uint64_t)((uint8_t *)fault - fs->dev->base),
-						"zeroing reused space");
-				return -EIO;
-			}
-			famfs_bitmap_clear(&fs->dirty_bm, b * unit, unit);
-		}
-	}
-	return 0;
+	return scrub_range(fs, 0, fs->dirty_bm.nbits * fs->dirty_bm.unit, true);
 }
 
 /* Hand out space: pending space that every host is done with is released first. */

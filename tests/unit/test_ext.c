@@ -1764,6 +1764,28 @@ static void ext_compaction_keeps_reused_space_scrubbed(void **state)
 	xclose(state, m);
 }
 
+/* The same, with the master restarted between the compaction and the create: the new
+ * log no longer says the space was used, so the compaction itself must have zeroed it. */
+static void ext_compaction_then_restart_keeps_reused_space_scrubbed(void **state)
+{
+	struct famfs_fs *m = xopen(state, 0);
+	struct famfs_inode *a, *d;
+	uint64_t aoff;
+
+	assert_int_equal(famfs_fs_set_no_upstream(m, true), 0);
+	assert_int_equal(famfs_fs_create(m, "A", 8 * MIB, 0644, 0, 0, NULL, &a), 0);
+	aoff = a->fmap.se[0].ext_offset;
+	write_pattern(m, "A", 0xA);
+	assert_int_equal(famfs_fs_remove(m, famfs_fs_ns(m)->root, "A"), 0);
+	assert_int_equal(famfs_fs_compact(m), 0);
+	xclose(state, m);
+	m = xopen(state, 0);
+	assert_int_equal(famfs_fs_create(m, "D", 8 * MIB, 0644, 0, 0, NULL, &d), 0);
+	assert_int_equal(d->fmap.se[0].ext_offset, aoff); /* first fit: A's old space */
+	assert_int_equal(nonzero_bytes(m, "D"), 0);
+	xclose(state, m);
+}
+
 /* ------------------------------------------------------------------ 5. fsck */
 
 static void ext_fsck_understands_extension_entries(void **state)
@@ -1840,6 +1862,7 @@ int main(void)
 	    T(ext_compaction_keeps_inode_numbers),
 	    T(ext_compaction_inside_create_keeps_new_file_zero),
 	    T(ext_compaction_keeps_reused_space_scrubbed),
+	    T(ext_compaction_then_restart_keeps_reused_space_scrubbed),
 	    T(ext_fsck_understands_extension_entries),
 	};
 #undef T

@@ -123,6 +123,22 @@ int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode
  */
 int famfs_fs_append(struct famfs_fs *fs, struct famfs_log_entry *le);
 
+/**
+ * The linked inode numbered @p ino in this process's view, or NULL; takes the namespace
+ * read lock itself. The pointer stays valid memory until famfs_fs_close() (an unlinked
+ * inode moves to the graveyard), but its fields change under replay: read them under
+ * famfs_fs_rdlock(), or while holding famfs_fs_lock() on the master.
+ */
+struct famfs_inode *famfs_fs_get(struct famfs_fs *fs, uint64_t ino);
+
+/**
+ * The relpath of @p name in directory @p dir_ino, for a create or mkdir there.
+ * @return 0; -ENOENT no such inode; -ENOTDIR; -EINVAL an empty name, ".", ".." or one
+ *         with a '/'; -ENAMETOOLONG the path would not fit the log's 79 bytes (or @p len).
+ */
+int famfs_fs_child_relpath(struct famfs_fs *fs, uint64_t dir_ino, const char *name, char *buf,
+			   size_t len);
+
 /** Resolve a relpath in this process's view ("" is the root). */
 int famfs_fs_resolve(struct famfs_fs *fs, const char *relpath, struct famfs_inode **out);
 

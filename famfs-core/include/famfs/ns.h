@@ -76,6 +76,8 @@ struct famfs_inode *famfs_ns_lookup(const struct famfs_ns *ns, const struct famf
 				    const char *name, size_t len);
 /** The inode numbered @p ino, or NULL. */
 struct famfs_inode *famfs_ns_get(const struct famfs_ns *ns, uint64_t ino);
+/** The directory numbered @p ino: 0, -ENOENT (no such inode) or -ENOTDIR. */
+int famfs_ns_get_dir(const struct famfs_ns *ns, uint64_t ino, struct famfs_inode **out);
 /**
  * Resolve a relpath ("" is the root).
  * @return 0; -ENOENT a component is missing; -ENOTDIR a non-final component is a file.
