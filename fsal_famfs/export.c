@@ -97,7 +97,6 @@ static fsal_status_t famfs_lookup_path(struct fsal_export *exp_hdl, const char *
 			strerror(-rc));
 		return famfs2fsal_error(rc);
 	}
-	exp->root_ino = num;
 	return famfs_handle_from_ino(exp, num, handle, attrs_out);
 }
 
@@ -124,14 +123,11 @@ static fsal_status_t famfs_wire_to_host(struct fsal_export *exp_hdl, fsal_digest
 			 sizeof(fh));
 		return fsalstat(ERR_FSAL_BADHANDLE, 0);
 	}
-	memcpy(&fh, fh_desc->addr, sizeof(fh));
-	/* The inode number is always carried little endian. */
+	/* The wire form is the key (the inode number stays little endian in both). */
 	(void)flags;
-	fh.ino = le64toh(fh.ino);
+	memcpy(&fh, fh_desc->addr, sizeof(fh));
 	if (memcmp(fh.fs_uuid, exp->dev->fs_uuid, FAMFS_UUID_LEN) != 0)
 		return fsalstat(ERR_FSAL_STALE, ESTALE);
-	fh.ino = htole64(fh.ino);
-	memcpy(fh_desc->addr, &fh, sizeof(fh));
 	fh_desc->len = sizeof(fh);
 	return fsalstat(ERR_FSAL_NO_ERROR, 0);
 }

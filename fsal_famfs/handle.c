@@ -14,7 +14,8 @@
  * Reads copy once from the mapped extents into ganesha's buffers
  * (famfs_file_read); writes go through famfs_file_write, which flushes the CPU
  * cache before returning, so every write is stable and COMMIT has nothing to
- * do. A write past EOF first grows the file with famfs_fs_resize.
+ * do. A write past EOF first grows the file with famfs_fs_grow (the appender lock
+ * is held only for that, not for the copy).
  *
  * A file is pinned (famfs_fs_pin) while it has an open state or an open global
  * descriptor, so its space outlives a remove until the last close.
@@ -154,9 +155,7 @@ static void famfs_open_ref(struct famfs_fsal_obj_handle *h)
 
 	if (h->opens++ > 0)
 		return;
-	famfs_fs_rdlock(fs);
-	i = famfs_ns_get(famfs_fs_ns(fs), h->ino);
-	famfs_fs_rdunlock(fs);
+	i = famfs_fs_get(fs, h->ino);
 	if (i) {
 		famfs_fs_pin(fs, i);
 		__atomic_store_n(&h->pinned, i, __ATOMIC_RELEASE);
@@ -193,17 +192,14 @@ static fsal_status_t famfs_lookup(struct fsal_obj_handle *dir_hdl, const char *p
 	struct famfs_fs *fs = dir->dev->fs;
 	struct famfs_inode *d, *c = NULL;
 	uint64_t num;
+	int rc;
 
 	*handle = NULL;
 	famfs_fs_rdlock(fs);
-	d = famfs_ns_get(famfs_fs_ns(fs), dir->ino);
-	if (!d) {
+	rc = famfs_ns_get_dir(famfs_fs_ns(fs), dir->ino, &d);
+	if (rc) {
 		famfs_fs_rdunlock(fs);
-		return fsalstat(ERR_FSAL_STALE, ESTALE);
-	}
-	if (!S_ISDIR(d->mode)) {
-		famfs_fs_rdunlock(fs);
-		return fsalstat(ERR_FSAL_NOTDIR, ENOTDIR);
+		return famfs2fsal_error(rc == -ENOENT ? -ESTALE : rc);
 	}
 	if (strcmp(path, ".") == 0)
 		c = d;
@@ -263,17 +259,14 @@ static fsal_status_t famfs_readdir(struct fsal_obj_handle *dir_hdl, fsal_cookie_
 	struct famfs_dent *ents = NULL;
 	struct famfs_inode *d, *c;
 	size_t n = 0, k;
+	int rc;
 
 	*eof = false;
 	famfs_fs_rdlock(fs);
-	d = famfs_ns_get(famfs_fs_ns(fs), dir->ino);
-	if (!d) {
+	rc = famfs_ns_get_dir(famfs_fs_ns(fs), dir->ino, &d);
+	if (rc) {
 		famfs_fs_rdunlock(fs);
-		return fsalstat(ERR_FSAL_STALE, ESTALE);
-	}
-	if (!S_ISDIR(d->mode)) {
-		famfs_fs_rdunlock(fs);
-		return fsalstat(ERR_FSAL_NOTDIR, ENOTDIR);
+		return famfs2fsal_error(rc == -ENOENT ? -ESTALE : rc);
 	}
 	if (d->nchildren)
 		ents = gsh_malloc(d->nchildren * sizeof(*ents));
@@ -349,16 +342,16 @@ static fsal_status_t famfs_getattrs(struct fsal_obj_handle *obj_hdl,
 /**
  * @brief Apply size, mode, owner and times; the caller holds famfs_fs_lock().
  *
- * @param[in] h      the object
+ * @param[in] fs     the famfs
+ * @param[in] i      the object's inode (valid while famfs_fs_lock() is held: resize and
+ *                   setattr change it in place)
  * @param[in] attrs  what to set (valid_mask)
  *
  * @return 0 or -errno
  */
-static int famfs_apply_attrs_locked(struct famfs_fsal_obj_handle *h,
+static int famfs_apply_attrs_locked(struct famfs_fs *fs, struct famfs_inode *i,
 				    const struct fsal_attrlist *attrs)
 {
-	struct famfs_fs *fs = h->dev->fs;
-	struct famfs_inode *i;
 	uint32_t valid = 0;
 	uint64_t mtime = 0, atime = 0;
 	mode_t mode = 0;
@@ -366,15 +359,7 @@ static int famfs_apply_attrs_locked(struct famfs_fsal_obj_handle *h,
 	gid_t gid = 0;
 	int rc = 0;
 
-	famfs_fs_rdlock(fs);
-	i = famfs_ns_get(famfs_fs_ns(fs), h->ino);
-	famfs_fs_rdunlock(fs);
-	if (!i)
-		return -ESTALE;
-
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_SIZE)) {
-		if (S_ISDIR(i->mode))
-			return -EISDIR;
 		if (attrs->filesize != i->size) {
 			rc = famfs_fs_resize(fs, i, attrs->filesize);
 			if (rc)
@@ -409,12 +394,6 @@ static int famfs_apply_attrs_locked(struct famfs_fsal_obj_handle *h,
 	}
 	if (!valid)
 		return 0;
-	/* Re-get: a resize above replaced nothing, but stay on the current view. */
-	famfs_fs_rdlock(fs);
-	i = famfs_ns_get(famfs_fs_ns(fs), h->ino);
-	famfs_fs_rdunlock(fs);
-	if (!i)
-		return -ESTALE;
 	return famfs_fs_setattr(fs, i, valid, mode, uid, gid, mtime, atime);
 }
 
@@ -450,7 +429,9 @@ static fsal_status_t famfs_setattr2(struct fsal_obj_handle *obj_hdl, bool bypass
 	}
 	rc = famfs_fs_lock(fs);
 	if (rc == 0) {
-		rc = famfs_apply_attrs_locked(h, attrib_set);
+		struct famfs_inode *i = famfs_fs_get(fs, h->ino);
+
+		rc = i ? famfs_apply_attrs_locked(fs, i, attrib_set) : -ESTALE;
 		famfs_fs_unlock(fs);
 	}
 	return famfs2fsal_error(rc);
@@ -541,9 +522,7 @@ static fsal_status_t famfs_unlink(struct fsal_obj_handle *dir_hdl, struct fsal_o
 	rc = famfs_fs_lock(fs);
 	if (rc)
 		return famfs2fsal_error(rc);
-	famfs_fs_rdlock(fs);
-	d = famfs_ns_get(famfs_fs_ns(fs), dir->ino);
-	famfs_fs_rdunlock(fs);
+	d = famfs_fs_get(fs, dir->ino);
 	rc = d ? famfs_fs_remove(fs, d, name) : -ESTALE;
 	famfs_fs_unlock(fs);
 	return famfs2fsal_error(rc);
@@ -577,10 +556,8 @@ static fsal_status_t famfs_rename(struct fsal_obj_handle *obj_hdl,
 	rc = famfs_fs_lock(fs);
 	if (rc)
 		return famfs2fsal_error(rc);
-	famfs_fs_rdlock(fs);
-	o = famfs_ns_get(famfs_fs_ns(fs), od->ino);
-	n = famfs_ns_get(famfs_fs_ns(fs), nd->ino);
-	famfs_fs_rdunlock(fs);
+	o = famfs_fs_get(fs, od->ino);
+	n = famfs_fs_get(fs, nd->ino);
 	rc = (o && n) ? famfs_fs_rename(fs, o, old_name, n, new_name) : -ESTALE;
 	famfs_fs_unlock(fs);
 	return famfs2fsal_error(rc);
@@ -662,18 +639,9 @@ static void famfs_fd_open_locked(struct famfs_fsal_obj_handle *h, struct famfs_f
 /* Truncate @h to 0 for FSAL_O_TRUNC. */
 static int famfs_truncate0(struct famfs_fsal_obj_handle *h)
 {
-	struct fsal_attrlist a;
+	struct famfs_inode *i = famfs_fs_get(h->dev->fs, h->ino);
 
-	memset(&a, 0, sizeof(a));
-	a.valid_mask = ATTR_SIZE;
-	a.filesize = 0;
-	int rc = famfs_fs_lock(h->dev->fs);
-
-	if (rc)
-		return rc;
-	rc = famfs_apply_attrs_locked(h, &a);
-	famfs_fs_unlock(h->dev->fs);
-	return rc;
+	return i ? famfs_fs_resize(h->dev->fs, i, 0) : -ESTALE;
 }
 
 /* Open an existing file by handle: shares, descriptor, truncate, verifier. */
@@ -814,11 +782,8 @@ static fsal_status_t famfs_open2(struct fsal_obj_handle *obj_hdl, struct state_t
 			rest.valid_mask &=
 			    ATTR_ATIME | ATTR_MTIME | ATTR_ATIME_SERVER | ATTR_MTIME_SERVER;
 			rest.acl = NULL;
-			if (rest.valid_mask) {
-				struct famfs_fsal_obj_handle tmp = {.dev = dir->dev, .ino = num};
-
-				rc = famfs_apply_attrs_locked(&tmp, &rest);
-			}
+			if (rest.valid_mask)
+				rc = famfs_apply_attrs_locked(fs, c, &rest);
 		} else if (rc == 0) {
 			num = c->ino;
 		}
@@ -1031,10 +996,10 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl);
 	struct famfs_fs *fs = h->dev->fs;
 	struct famfs_fsal_fd tmp;
-	bool has_lock, closefd, locked = false;
+	bool has_lock, closefd;
 	struct famfs_inode *i;
 	fsal_status_t st;
-	uint64_t off = arg->offset, end = arg->offset, size = 0;
+	uint64_t off = arg->offset, end = arg->offset;
 	int k, rc = 0;
 
 	arg->io_amount = 0;
@@ -1054,32 +1019,15 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 
 	famfs_fs_rdlock(fs);
 	i = famfs_hdl_inode(h);
-	if (i)
-		size = i->size;
-	famfs_fs_rdunlock(fs);
-	if (!i) {
-		rc = -ESTALE;
-		goto out;
-	}
-	if (end > size) {
-		/* Grow first; the appender lock keeps two growers from shrinking. */
-		rc = famfs_fs_lock(fs);
-		if (rc)
-			goto out;
-		locked = true;
-		famfs_fs_rdlock(fs);
-		i = famfs_ns_get(famfs_fs_ns(fs), h->ino);
+	if (i && end > i->size) {
+		/* Grow first (appender lock, one XE_RESIZE), then copy under the read lock. */
 		famfs_fs_rdunlock(fs);
-		if (!i)
-			rc = -ESTALE;
-		else if (end > i->size)
-			rc = famfs_fs_resize(fs, i, end);
+		rc = famfs_fs_grow(fs, h->ino, end);
 		if (rc)
 			goto out;
+		famfs_fs_rdlock(fs);
+		i = famfs_hdl_inode(h);
 	}
-
-	famfs_fs_rdlock(fs);
-	i = famfs_hdl_inode(h);
 	if (!i)
 		rc = -ESTALE;
 	for (k = 0; i && k < arg->iov_count; k++) {
@@ -1097,9 +1045,9 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 	famfs_fs_rdunlock(fs);
 	arg->fsal_stable = true;
 out:
-	if (locked)
-		famfs_fs_unlock(fs);
 	famfs_io_end(h, &tmp, has_lock, closefd);
+	if (rc == -ENOENT) /* removed before it could grow */
+		rc = -ESTALE;
 	if (rc && arg->io_amount == 0)
 		st = famfs2fsal_error(rc);
 	else

@@ -156,48 +156,6 @@ int famfs_path_to_relpath(const char *path, char *buf, size_t len)
 }
 
 /**
- * @brief The relpath of @p name inside directory @p dir_ino.
- *
- * @param[in]  fs       the file system (the caller may hold famfs_fs_lock)
- * @param[in]  dir_ino  the directory's inode number
- * @param[in]  name     one component
- * @param[out] buf      the relpath
- * @param[in]  len      size of @p buf
- *
- * @return 0; -ESTALE the directory is gone; -ENOTDIR; -EINVAL a bad name;
- *         -ENAMETOOLONG the path does not fit the log's relpath field.
- */
-int famfs_child_relpath(struct famfs_fs *fs, uint64_t dir_ino, const char *name, char *buf,
-			size_t len)
-{
-	struct famfs_inode *dir;
-	size_t plen, nlen = strlen(name);
-	int rc = 0;
-
-	if (nlen == 0 || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return -EINVAL;
-	famfs_fs_rdlock(fs);
-	dir = famfs_ns_get(famfs_fs_ns(fs), dir_ino);
-	if (!dir)
-		rc = -ESTALE;
-	else if (!S_ISDIR(dir->mode))
-		rc = -ENOTDIR;
-	else
-		rc = famfs_ns_path(dir, buf, len);
-	famfs_fs_rdunlock(fs);
-	if (rc)
-		return rc;
-	plen = strlen(buf);
-	if (plen + (plen ? 1 : 0) + nlen >= len ||
-	    plen + (plen ? 1 : 0) + nlen >= FAMFS_MAX_PATHLEN)
-		return -ENAMETOOLONG;
-	if (plen)
-		buf[plen++] = '/';
-	memcpy(buf + plen, name, nlen + 1);
-	return 0;
-}
-
-/**
  * @brief The ganesha object type of a famfs mode.
  *
  * @param[in] mode  S_IFDIR or S_IFREG plus permission bits

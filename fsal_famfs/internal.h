@@ -77,8 +77,7 @@ extern struct famfs_fsal_module FAMFS;
 /** One change recorded by the change callback, sent as up-calls later. */
 struct famfs_change {
 	uint64_t ino;
-	uint64_t parent;
-	unsigned int what;
+	unsigned int what; /* FAMFS_CHANGE_* bits, or the directory-entries mark (up.c) */
 };
 
 /** One open famfs, shared by the exports that name the same device. */
@@ -116,7 +115,6 @@ struct famfs_fsal_export {
 
 	struct famfs_device *dev;
 	struct glist_head dev_node; /**< in dev->exports, dev->exp_lock */
-	uint64_t root_ino;	    /**< set by lookup_path */
 	bool readonly;		    /**< not the famfs master */
 };
 
@@ -174,8 +172,14 @@ int famfs_device_get(const char *path, uint64_t offset, const char *system_uuid,
 		     struct famfs_device **out);
 void famfs_device_put(struct famfs_device *dev);
 int famfs_path_to_relpath(const char *path, char *buf, size_t len);
-int famfs_child_relpath(struct famfs_fs *fs, uint64_t dir_ino, const char *name, char *buf,
-			size_t len);
+/* The relpath of a new object @name in directory @dir_ino (a gone directory: -ESTALE). */
+static inline int famfs_child_relpath(struct famfs_fs *fs, uint64_t dir_ino, const char *name,
+				      char *buf, size_t len)
+{
+	int rc = famfs_fs_child_relpath(fs, dir_ino, name, buf, len);
+
+	return rc == -ENOENT ? -ESTALE : rc;
+}
 void famfs_fill_attrs(const struct famfs_device *dev, const struct famfs_inode *ino,
 		      struct fsal_attrlist *attrs);
 object_file_type_t famfs_obj_type(mode_t mode);

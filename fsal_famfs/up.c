@@ -10,8 +10,10 @@
  * the thread sends the up-calls, through the up vector of one export of the
  * device (MDCACHE keys entries by handle key, which is the same for every
  * export of a device):
- *  - the parent directory: FSAL_UP_INVALIDATE_DIR_POPULATED | DIR_CHUNKS | ATTRS;
- *  - the object: FSAL_UP_INVALIDATE_ATTRS | CONTENT.
+ *  - the directory, when a name in it came or went: FSAL_UP_INVALIDATE_DIR_POPULATED |
+ *    DIR_CHUNKS | ATTRS;
+ *  - the object: FSAL_UP_INVALIDATE_ATTRS | CONTENT;
+ * merged into one up-call per object and step.
  * A rebuilt view (log compaction) or too many changes at once invalidate
  * every object of the device.
  *
@@ -31,8 +33,26 @@
 /** More pending changes than this: invalidate everything instead. */
 #define FAMFS_UP_MAX_CHANGES 8192
 
+/** A recorded change to a directory's entries (beside the FAMFS_CHANGE_* bits). */
+#define FAMFS_UP_DIR_ENTRIES 0x100
+
+/* Record one change; the caller holds up_lock. */
+static void famfs_up_record(struct famfs_device *dev, uint64_t ino, unsigned int what)
+{
+	if (dev->nchanges == dev->capchanges) {
+		dev->capchanges = dev->capchanges ? 2 * dev->capchanges : 64;
+		dev->changes = gsh_realloc(dev->changes, dev->capchanges * sizeof(*dev->changes));
+	}
+	dev->changes[dev->nchanges].ino = ino;
+	dev->changes[dev->nchanges].what = what;
+	dev->nchanges++;
+}
+
 /**
  * @brief famfs change callback: record the change (namespace write-locked).
+ *
+ * A name that came or went also changes its directory's entries; a resize or setattr
+ * changes the object alone.
  *
  * @param[in] arg     the device
  * @param[in] ino     the object
@@ -44,22 +64,32 @@ void famfs_up_change(void *arg, uint64_t ino, uint64_t parent, unsigned int what
 	struct famfs_device *dev = arg;
 
 	pthread_mutex_lock(&dev->up_lock);
-	if (what & FAMFS_CHANGE_RESET) {
-		dev->reset = true;
-	} else if (dev->nchanges >= FAMFS_UP_MAX_CHANGES) {
+	if (dev->reset) {
+		/* everything is invalidated anyway */
+	} else if ((what & FAMFS_CHANGE_RESET) || dev->nchanges >= FAMFS_UP_MAX_CHANGES) {
 		dev->reset = true;
 	} else {
-		if (dev->nchanges == dev->capchanges) {
-			dev->capchanges = dev->capchanges ? 2 * dev->capchanges : 64;
-			dev->changes =
-			    gsh_realloc(dev->changes, dev->capchanges * sizeof(*dev->changes));
-		}
-		dev->changes[dev->nchanges].ino = ino;
-		dev->changes[dev->nchanges].parent = parent;
-		dev->changes[dev->nchanges].what = what;
-		dev->nchanges++;
+		famfs_up_record(dev, ino, what);
+		if (parent && (what & (FAMFS_CHANGE_CREATED | FAMFS_CHANGE_REMOVED)))
+			famfs_up_record(dev, parent, FAMFS_UP_DIR_ENTRIES);
 	}
 	pthread_mutex_unlock(&dev->up_lock);
+}
+
+static int famfs_change_cmp(const void *a, const void *b)
+{
+	const struct famfs_change *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* The MDCACHE invalidation a recorded change asks for. */
+static uint32_t famfs_up_flags(unsigned int what)
+{
+	if (what & FAMFS_UP_DIR_ENTRIES)
+		return FSAL_UP_INVALIDATE_DIR_POPULATED | FSAL_UP_INVALIDATE_DIR_CHUNKS |
+		       FSAL_UP_INVALIDATE_ATTRS;
+	return FSAL_UP_INVALIDATE_ATTRS | FSAL_UP_INVALIDATE_CONTENT;
 }
 
 /* Send one invalidate; the caller holds exp_lock (the export cannot go away). */
@@ -144,17 +174,19 @@ static void famfs_up_step(struct famfs_device *dev)
 		for (k = 0; k < nall; k++)
 			famfs_up_invalidate(dev, up, all[k], FSAL_UP_INVALIDATE_CACHE);
 	} else if (up) {
+		/* One up-call per object and step. A directory's listing changes only when a
+		 * name comes or goes; a resize or setattr changes the object alone. */
+		qsort(changes, n, sizeof(*changes), famfs_change_cmp);
 		for (k = 0; k < n; k++) {
-			LogFullDebug(COMPONENT_FSAL_UP, "FAMFS: change ino %llu parent %llu 0x%x",
-				     (unsigned long long)changes[k].ino,
-				     (unsigned long long)changes[k].parent, changes[k].what);
-			if (changes[k].parent)
-				famfs_up_invalidate(dev, up, changes[k].parent,
-						    FSAL_UP_INVALIDATE_DIR_POPULATED |
-							FSAL_UP_INVALIDATE_DIR_CHUNKS |
-							FSAL_UP_INVALIDATE_ATTRS);
-			famfs_up_invalidate(dev, up, changes[k].ino,
-					    FSAL_UP_INVALIDATE_ATTRS | FSAL_UP_INVALIDATE_CONTENT);
+			uint32_t flags = 0;
+			uint64_t ino = changes[k].ino;
+
+			for (; k < n && changes[k].ino == ino; k++)
+				flags |= famfs_up_flags(changes[k].what);
+			k--;
+			LogFullDebug(COMPONENT_FSAL_UP, "FAMFS: invalidate inode %llu flags 0x%x",
+				     (unsigned long long)ino, flags);
+			famfs_up_invalidate(dev, up, ino, flags);
 		}
 	}
 	pthread_mutex_unlock(&dev->exp_lock);
@@ -171,7 +203,7 @@ static void *famfs_up_thread(void *arg)
 
 	pthread_mutex_lock(&dev->up_lock);
 	while (!dev->stop) {
-		ms = FAMFS.follow_ms ? FAMFS.follow_ms : FAMFS_FOLLOW_MS_DEFAULT;
+		ms = FAMFS.follow_ms; /* the config keeps it within 50..60000 */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += ms / 1000;
 		ts.tv_nsec += (long)(ms % 1000) * 1000000L;

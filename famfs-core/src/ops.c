@@ -600,6 +600,22 @@ out_unlock:
 	return rc;
 }
 
+int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t size)
+{
+	struct famfs_inode *i;
+	int rc = famfs_fs_lock(fs);
+
+	if (rc)
+		return rc;
+	i = famfs_ns_get(&fs->ns, ino); /* stable: only this host's appenders change it */
+	if (!i)
+		rc = -ENOENT;
+	else if (size > i->size)
+		rc = famfs_fs_resize(fs, i, size);
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
 int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t valid, mode_t mode,
 		     uid_t uid, gid_t gid, uint64_t mtime_ns, uint64_t atime_ns)
 {

@@ -190,6 +190,14 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
  */
 int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size);
 
+/**
+ * Grow file @p ino to at least @p size bytes: what a write past EOF needs first. Takes
+ * the appender lock, so two growers never shrink each other; nothing is logged when the
+ * file is already that large.
+ * @return 0; -ENOENT the file is gone (or removed); errors as famfs_fs_resize().
+ */
+int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t size);
+
 /** famfs_fs_setattr() @p valid bits (same values as the log's). */
 #define FAMFS_ATTR_MODE	 0x01
 #define FAMFS_ATTR_UID	 0x02
