@@ -130,11 +130,6 @@ int cmd_mkfs(int argc, char **argv, struct gw_ctx *ctx)
 	return rc ? GW_EXIT_FAIL : GW_EXIT_OK;
 }
 
-static void uuid_str(const uint8_t *u, char out[37])
-{
-	famfs_uuid_format(u, out);
-}
-
 int cmd_info(int argc, char **argv, struct gw_ctx *ctx)
 {
 	const struct famfs_superblock *sb;
@@ -153,11 +148,11 @@ int cmd_info(int argc, char **argv, struct gw_ctx *ctx)
 	sb = famfs_fs_sb(fs);
 	lh = famfs_fs_log(fs);
 	bm = famfs_fs_bitmap(fs);
-	uuid_str(sb->sb_uuid, fsu);
-	uuid_str(sb->sb_dev_uuid, devu);
-	uuid_str(sb->sb_system_uuid, sysu);
-	uuid_str(sb->sb_daxdev.dd_uuid, ddu);
-	uuid_str(famfs_fs_system_uuid(fs), me);
+	famfs_uuid_format(sb->sb_uuid, fsu);
+	famfs_uuid_format(sb->sb_dev_uuid, devu);
+	famfs_uuid_format(sb->sb_system_uuid, sysu);
+	famfs_uuid_format(sb->sb_daxdev.dd_uuid, ddu);
+	famfs_uuid_format(famfs_fs_system_uuid(fs), me);
 	if (json) {
 		struct jw w;
 		char omf[24];
@@ -343,9 +338,6 @@ static void json_extent(struct jw *w, const struct famfs_omf_extent *e)
 	jw_hex(w, "len", e->ext_len);
 	jw_obj_end(w);
 }
-
-/** The extent map in the manifest's shape; shared with stat --json. */
-void gw_json_fmap(struct jw *w, const struct famfs_omf_fmap *m);
 
 void gw_json_fmap(struct jw *w, const struct famfs_omf_fmap *m)
 {

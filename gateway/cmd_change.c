@@ -4,9 +4,11 @@
  * @brief famfs-gw rm, mv, truncate, chmod, chown, touch, hosts and compact: the changes
  *        that upstream famfs cannot make, carried by extension log entries.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,12 +94,8 @@ int cmd_rm(int argc, char **argv, struct gw_ctx *ctx)
 		gw_error("rm", "missing PATH");
 		return gw_usage("rm", true);
 	}
-	if (gw_open(ctx, "rm", false, &fs))
+	if (gw_open_locked(ctx, "rm", &fs))
 		return GW_EXIT_FAIL;
-	if (famfs_fs_lock(fs)) {
-		famfs_fs_close(fs);
-		return GW_EXIT_FAIL;
-	}
 	for (int a = optind; a < argc; a++) {
 		struct famfs_inode *dir;
 		char name[FAMFS_MAX_PATHLEN];
@@ -127,12 +125,8 @@ int cmd_mv(int argc, char **argv, struct gw_ctx *ctx)
 		gw_error("mv", "need SRC... DST");
 		return gw_usage("mv", true);
 	}
-	if (gw_open(ctx, "mv", false, &fs))
+	if (gw_open_locked(ctx, "mv", &fs))
 		return GW_EXIT_FAIL;
-	if (famfs_fs_lock(fs)) {
-		famfs_fs_close(fs);
-		return GW_EXIT_FAIL;
-	}
 	/* DST an existing directory: move into it, under the source's name. */
 	bool into =
 	    famfs_fs_resolve(fs, gw_relpath(argv[argc - 1]), &dst) == 0 && S_ISDIR(dst->mode);
@@ -351,6 +345,8 @@ int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx)
 	int c, n, set = -1, evict = -1, rc = GW_EXIT_OK;
 	struct famfs_fs *fs;
 	bool json = false;
+	unsigned long v;
+	char *end;
 	size_t np;
 
 	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
@@ -365,7 +361,13 @@ int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx)
 			set = 0;
 			break;
 		case 'e':
-			evict = atoi(optarg);
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (!isdigit((unsigned char)optarg[0]) || errno || *end || v > INT_MAX) {
+				gw_error("hosts", "--evict '%s' is not a slot number", optarg);
+				return GW_EXIT_USAGE;
+			}
+			evict = (int)v;
 			break;
 		default:
 			return gw_usage("hosts", true);

@@ -27,8 +27,6 @@
 #define CP_CHUNK     (1u << 20)
 #define PROGRESS_MIN (64ULL << 20) /* files at least this large show a bar */
 
-int gw_parse_alloc_opt(const char *cmd, int c, const char *arg, struct famfs_alloc_params *ap);
-
 struct cp_ctx {
 	struct famfs_fs *fs;
 	struct famfs_alloc_params ap;
@@ -352,7 +350,9 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 	c.buf = malloc(CP_CHUNK);
 	if (!c.buf)
 		return GW_EXIT_FAIL;
-	if (gw_open(ctx, "cp", false, &c.fs)) {
+	/* Into famfs: hold the log lock for the whole copy (one replay, one allocation
+	 * cursor). */
+	if (is_famfs(dst) ? gw_open_locked(ctx, "cp", &c.fs) : gw_open(ctx, "cp", false, &c.fs)) {
 		free(c.buf);
 		return GW_EXIT_FAIL;
 	}
@@ -361,12 +361,6 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 		struct famfs_inode *dino;
 		bool dst_is_dir;
 
-		/* Hold the log lock for the whole copy: one replay, one allocation cursor. */
-		rc = famfs_fs_lock(c.fs);
-		if (rc) {
-			gw_error("cp", "%s", strerror(-rc));
-			goto out;
-		}
 		dst_is_dir = famfs_fs_resolve(c.fs, dst_rel, &dino) == 0 && S_ISDIR(dino->mode);
 		if (nsrc > 1 && !dst_is_dir) {
 			gw_error("cp",

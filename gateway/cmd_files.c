@@ -17,8 +17,6 @@
 #include "gw.h"
 #include "json.h"
 
-void gw_json_fmap(struct jw *w, const struct famfs_omf_fmap *m);
-
 static void ls_line(const struct famfs_inode *i, const char *name, bool lng)
 {
 	char mode[11];
@@ -237,9 +235,6 @@ int cmd_mkdir(int argc, char **argv, struct gw_ctx *ctx)
 	return rc;
 }
 
-/** Interleave options -N/-B/-C/--seed, shared by creat and cp. */
-int gw_parse_alloc_opt(const char *cmd, int c, const char *arg, struct famfs_alloc_params *ap);
-
 int gw_parse_alloc_opt(const char *cmd, int c, const char *arg, struct famfs_alloc_params *ap)
 {
 	uint64_t v;
@@ -339,7 +334,7 @@ int cmd_creat(int argc, char **argv, struct gw_ctx *ctx)
 	struct creat_job j = {.cmd = "creat", .mode = 0644, .ap = &ap};
 	const char *from = NULL;
 	uint64_t size = 0;
-	int c, rc;
+	int c;
 
 	j.uid = getuid();
 	j.gid = getgid();
@@ -387,15 +382,9 @@ int cmd_creat(int argc, char **argv, struct gw_ctx *ctx)
 		gw_error("creat", "-s SIZE is required and must be greater than 0");
 		return GW_EXIT_USAGE;
 	}
-	if (gw_open(ctx, "creat", false, &j.fs))
-		return GW_EXIT_FAIL;
 	/* One lock for the whole batch: one replay, one allocation session. */
-	rc = famfs_fs_lock(j.fs);
-	if (rc) {
-		gw_error("creat", "%s", strerror(-rc));
-		famfs_fs_close(j.fs);
+	if (gw_open_locked(ctx, "creat", &j.fs))
 		return GW_EXIT_FAIL;
-	}
 	for (int a = optind; a < argc; a++)
 		creat_one(&j, argv[a], size);
 	if (from)

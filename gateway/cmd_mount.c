@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,80 +309,40 @@ int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
 
 	{
 		char dir[PATH_MAX];
+		int r;
 
 		gw_run_dir(dir, sizeof(dir));
-		mkdir(dir, 0755);
+		r = gw_run_dir_make(dir);
+		if (r) {
+			gw_mount_log(FAMFS_MSG_WARNING,
+				     "run directory %s: %s; no pid file, so umount will not wait "
+				     "for this daemon",
+				     dir, gw_run_dir_strerror(r));
+			pidf[0] = '\0';
+		}
 	}
-	f = fopen(pidf, "w");
-	if (f) {
+	if (pidf[0] && (f = fopen(pidf, "we"))) {
 		fprintf(f, "%d\n", (int)getpid());
 		fclose(f);
 	}
 	rc = fm_serve(fs, &o);
-	unlink(pidf);
+	if (pidf[0])
+		unlink(pidf);
 	famfs_fs_close(fs);
 	if (mlog.file)
 		fclose(mlog.file);
 	return rc ? GW_EXIT_FAIL : GW_EXIT_OK;
 }
 
-/* Decode mountinfo's octal escapes (\040 for a space) in place. */
-static void mountinfo_unescape(char *s)
-{
-	char *o = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-}
-
 /* 1 when @mp is a famfs FUSE mount, 0 when it is something else, -ENOENT not a mount. */
 static int is_famfs_mount(const char *mp)
 {
-	char line[4096], point[PATH_MAX], type[256];
-	int found = -ENOENT;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char type[256];
+	int rc = gw_mountinfo_find(mp, NULL, 0, type, sizeof(type));
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
-		    sscanf(sep + 3, "%255s", type) != 1)
-			continue;
-		mountinfo_unescape(point);
-		if (strcmp(point, mp) == 0)
-			found = strcmp(type, "fuse.famfs") == 0; /* the last mount wins */
-	}
-	fclose(f);
-	return found;
-}
-
-/* @pid runs (a zombie, waiting for its parent to reap it, has finished). */
-static bool pid_alive(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	if (kill(pid, 0) && errno == ESRCH)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+	if (rc <= 0)
+		return rc ? rc : -ENOENT;
+	return strcmp(type, "fuse.famfs") == 0;
 }
 
 int cmd_umount(int argc, char **argv, struct gw_ctx *ctx)
@@ -454,13 +413,13 @@ int cmd_umount(int argc, char **argv, struct gw_ctx *ctx)
 		}
 	}
 	/* The daemon sees the end of its session and exits; wait for it. */
-	while (pid && pid_alive(pid) && waited < timeout) {
+	while (pid && gw_pid_alive(pid) && waited < timeout) {
 		struct timespec ts = {0, 20 * 1000 * 1000};
 
 		nanosleep(&ts, NULL);
 		waited += 0.02;
 	}
-	if (pid && pid_alive(pid)) {
+	if (pid && gw_pid_alive(pid)) {
 		gw_error("umount", "%s: unmounted, but daemon %d is still running", mp, (int)pid);
 		return GW_EXIT_FAIL;
 	}

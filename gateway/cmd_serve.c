@@ -53,6 +53,8 @@
 #define DEFAULT_PSEUDO	  "/famfs"
 #define DEFAULT_BIND	  "127.0.0.1"
 #define DEFAULT_FOLLOW_MS 1000
+#define MIN_FOLLOW_MS	  50 /* what the FSAL's Log_Follow_Interval_Ms accepts */
+#define MAX_FOLLOW_MS	  60000
 #define START_TIMEOUT_MS  20000
 #define STOP_TIMEOUT_MS	  15000
 #define DEBIAN_FSAL_DIR	  "/usr/lib/x86_64-linux-gnu/ganesha"
@@ -165,25 +167,6 @@ static int parse_port(const char *s, int *port)
 	return 0;
 }
 
-static bool valid_uuid(const char *s)
-{
-	static const int dash[] = {8, 13, 18, 23};
-	size_t d = 0;
-
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		if (d < 4 && i == dash[d]) {
-			if (s[i] != '-')
-				return false;
-			d++;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return true;
-}
-
 static bool valid_ipv4(const char *s)
 {
 	struct in_addr a;
@@ -238,27 +221,6 @@ static bool is_dir(const char *p)
 	struct stat st;
 
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, dir, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return is_dir(buf) ? 0 : -ENOTDIR;
 }
 
 static char *default_run_dir(void)
@@ -344,11 +306,6 @@ static int port_free(const char *addr, int port)
 	return rc;
 }
 
-static bool pid_alive(pid_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
 /** The pid runs a program whose name contains @p what (guards against pid reuse). */
 static bool pid_runs(pid_t pid, const char *what)
 {
@@ -356,7 +313,7 @@ static bool pid_runs(pid_t pid, const char *what)
 	ssize_t n;
 	int fd;
 
-	if (!pid_alive(pid))
+	if (!gw_pid_alive(pid))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -458,6 +415,7 @@ static bool in_list(const char *const *list, const char *k)
 
 static int conf_global(struct serve_cfg *c, const char *file, int ln, const char *k, const char *v)
 {
+	uint8_t uuid[FAMFS_UUID_LEN];
 	unsigned long u;
 
 	if (!strcmp(k, "port")) {
@@ -470,12 +428,14 @@ static int conf_global(struct serve_cfg *c, const char *file, int ln, const char
 	} else if (!strcmp(k, "run_dir")) {
 		c->run_dir = xstrdup(v);
 	} else if (!strcmp(k, "log_follow_ms")) {
-		if (parse_uint(v, 3600000, &u))
+		if (parse_uint(v, MAX_FOLLOW_MS, &u) || u < MIN_FOLLOW_MS)
 			return conf_err(file, ln,
-					"log_follow_ms '%s' is not a number of milliseconds", v);
+					"log_follow_ms '%s' is not a number of milliseconds "
+					"from %d to %d",
+					v, MIN_FOLLOW_MS, MAX_FOLLOW_MS);
 		c->follow_ms = (unsigned int)u;
 	} else if (!strcmp(k, "system_uuid")) {
-		if (!valid_uuid(v))
+		if (famfs_uuid_parse(v, uuid))
 			return conf_err(file, ln,
 					"system_uuid '%s' is not a UUID "
 					"(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
@@ -493,6 +453,8 @@ static int conf_global(struct serve_cfg *c, const char *file, int ln, const char
 
 static int conf_export(struct export_def *e, const char *file, int ln, const char *k, const char *v)
 {
+	uint8_t uuid[FAMFS_UUID_LEN];
+
 	if (!strcmp(k, "device")) {
 		e->device = xstrdup(v);
 	} else if (!strcmp(k, "path") || !strcmp(k, "pseudo")) {
@@ -515,7 +477,7 @@ static int conf_export(struct export_def *e, const char *file, int ln, const cha
 		if (gw_parse_size(v, &e->offset))
 			return conf_err(file, ln, "device_offset '%s' is not a size", v);
 	} else if (!strcmp(k, "system_uuid")) {
-		if (!valid_uuid(v))
+		if (famfs_uuid_parse(v, uuid))
 			return conf_err(file, ln, "system_uuid '%s' is not a UUID", v);
 		e->system_uuid = xstrdup(v);
 	}
@@ -927,11 +889,18 @@ static bool is_famfs(const struct export_def *e)
 	return e->fsal && !strcasecmp(e->fsal, "FAMFS");
 }
 
-static void uuid_str(const uint8_t *u, char out[37])
+/**
+ * What serve and status tell of an open famfs: whether this host is its master (by the
+ * system UUIDs: the device is open read-only, so famfs_fs_role() says client) and the
+ * log position.
+ */
+static void probe_fs(const struct famfs_fs *fs, bool *master, uint64_t *log_next,
+		     uint64_t *generation)
 {
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
+	*master =
+	    memcmp(famfs_fs_system_uuid(fs), famfs_fs_sb(fs)->sb_system_uuid, FAMFS_UUID_LEN) == 0;
+	*log_next = famfs_fs_log(fs)->lh_next_index;
+	*generation = famfs_fs_generation(fs);
 }
 
 /**
@@ -968,11 +937,9 @@ static int check_device(struct serve_cfg *c, struct export_def *e)
 		famfs_fs_close(fs);
 		return GW_EXIT_FAIL;
 	}
-	uuid_str(famfs_fs_system_uuid(fs), me);
-	uuid_str(famfs_fs_sb(fs)->sb_system_uuid, master);
-	e->master = strcmp(me, master) == 0;
-	e->log_next = famfs_fs_log(fs)->lh_next_index;
-	e->generation = famfs_fs_generation(fs);
+	probe_fs(fs, &e->master, &e->log_next, &e->generation);
+	famfs_uuid_format(famfs_fs_system_uuid(fs), me);
+	famfs_uuid_format(famfs_fs_sb(fs)->sb_system_uuid, master);
 	e->checked = true;
 	famfs_fs_close(fs);
 	printf("famfs-gw: export %s: %s%s%s -> %s\n", e->pseudo, e->device_abs,
@@ -1501,6 +1468,7 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 	int port_opt = 0, ch, rc, sync_pipe[2] = {-1, -1};
 	long follow_opt = -1;
 	char proto_opt[16] = "";
+	uint8_t uuid[FAMFS_UUID_LEN];
 	bool ro = false, quick_opts = false;
 	unsigned long u;
 	pid_t pid;
@@ -1551,8 +1519,10 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 			plugin_opt = optarg;
 			break;
 		case OPT_FOLLOW:
-			if (parse_uint(optarg, 3600000, &u)) {
-				gw_error(SERVE, "--log-follow-ms '%s' is not a number", optarg);
+			if (parse_uint(optarg, MAX_FOLLOW_MS, &u) || u < MIN_FOLLOW_MS) {
+				gw_error(SERVE,
+					 "--log-follow-ms '%s' is not a number from %d to %d",
+					 optarg, MIN_FOLLOW_MS, MAX_FOLLOW_MS);
 				return GW_EXIT_USAGE;
 			}
 			follow_opt = (long)u;
@@ -1582,7 +1552,7 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 	}
 	if (!uuid_opt)
 		uuid_opt = ctx->system_uuid;
-	if (uuid_opt && !valid_uuid(uuid_opt)) {
+	if (uuid_opt && famfs_uuid_parse(uuid_opt, uuid)) {
 		gw_error(SERVE, "--system-uuid '%s' is not a UUID", uuid_opt);
 		return GW_EXIT_USAGE;
 	}
@@ -1733,9 +1703,9 @@ int cmd_serve(int argc, char **argv, struct gw_ctx *ctx)
 				"('rpcbind -w') for NFSv3.\n");
 		snprintf(c->protocols, sizeof(c->protocols), "4");
 	}
-	rc = mkdir_p(c->run_dir);
+	rc = gw_run_dir_make(c->run_dir);
 	if (rc) {
-		gw_error(SERVE, "run directory %s: %s", c->run_dir, strerror(-rc));
+		gw_error(SERVE, "run directory %s: %s", c->run_dir, gw_run_dir_strerror(rc));
 		return GW_EXIT_FAIL;
 	}
 	{
@@ -2061,7 +2031,6 @@ static void probe_export(const struct jv *e, struct export_state *s)
 	struct famfs_fs_opts o = {.readonly = true};
 	const char *dev = jv_str(e, "device");
 	struct famfs_fs *fs;
-	char me[37], master[37];
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -2074,11 +2043,7 @@ static void probe_export(const struct jv *e, struct export_state *s)
 		snprintf(s->err, sizeof(s->err), "%s", strerror(-rc));
 		return;
 	}
-	uuid_str(famfs_fs_system_uuid(fs), me);
-	uuid_str(famfs_fs_sb(fs)->sb_system_uuid, master);
-	s->master = strcmp(me, master) == 0;
-	s->log_next = famfs_fs_log(fs)->lh_next_index;
-	s->generation = famfs_fs_generation(fs);
+	probe_fs(fs, &s->master, &s->log_next, &s->generation);
 	s->open_ok = true;
 	famfs_fs_close(fs);
 }
@@ -2163,7 +2128,7 @@ int cmd_status(int argc, char **argv, struct gw_ctx *ctx)
 	bind = jv_str(root, "bind");
 	state = jv_str(root, "state");
 	exports = jv_get(root, "exports");
-	sup_alive = pid > 0 && pid_alive((pid_t)pid);
+	sup_alive = pid > 0 && gw_pid_alive((pid_t)pid);
 	gan_alive = gpid > 0 && pid_runs((pid_t)gpid, "ganesha");
 	accepting = gan_alive && port > 0 && tcp_probe(bind, (int)port) == 0;
 	running = gan_alive && accepting;

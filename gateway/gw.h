@@ -67,6 +67,23 @@ void gw_mount_log(enum famfs_msg_level level, const char *fmt, ...)
 
 /** The run directory: /run/famfs-gw for root, else $TMPDIR/famfs-gw-UID. */
 void gw_run_dir(char *buf, size_t len);
+/**
+ * Create @p dir and its parents (mkdir -p; the default non-root run directory with mode
+ * 0700, anything else 0755), then check it: a directory, not a symlink, owned by the
+ * effective user. 0; -ELOOP a symlink; -ENOTDIR not a directory; -EPERM owned by another
+ * user; else mkdir's or lstat's -errno. gw_run_dir_strerror() says which in words.
+ */
+int gw_run_dir_make(const char *dir);
+/** A phrase for a gw_run_dir_make() error. */
+const char *gw_run_dir_strerror(int rc);
+/** @p pid is a running process (a zombie, waiting to be reaped, has finished). */
+bool gw_pid_alive(pid_t pid);
+/**
+ * Look @p mp (absolute, as mountinfo shows it) up in /proc/self/mountinfo; the last
+ * matching mount wins. Its "major:minor" goes to @p devno and its file-system type to
+ * @p fstype (either may be NULL). 1 found, 0 not mounted, or -errno.
+ */
+int gw_mountinfo_find(const char *mp, char *devno, size_t devlen, char *fstype, size_t typelen);
 
 /** Print "famfs-gw: <cmd>: message" to stderr. */
 void gw_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -77,6 +94,11 @@ int gw_usage(const char *cmd, bool error);
 const char *gw_device(struct gw_ctx *ctx, const char *cmd);
 /** Open the famfs named by the context. */
 int gw_open(struct gw_ctx *ctx, const char *cmd, bool readonly, struct famfs_fs **fs);
+/**
+ * Open the famfs read-write and take its log lock (famfs_fs_lock, which reports why it
+ * cannot); on failure nothing stays open. 0 or -errno.
+ */
+int gw_open_locked(struct gw_ctx *ctx, const char *cmd, struct famfs_fs **fs);
 
 /** Parse "4096", "8M", "4G", "2MiB" (binary units). 0 or -EINVAL. */
 int gw_parse_size(const char *s, uint64_t *out);
@@ -92,5 +114,11 @@ const char *gw_relpath(const char *path);
 int gw_resolve(struct famfs_fs *fs, const char *cmd, const char *path, struct famfs_inode **out);
 /** "drwxr-xr-x" for @p mode into @p buf (11 bytes). */
 void gw_mode_string(mode_t mode, char buf[11]);
+/** Interleave options -N/-B/-C/--seed (c = 'N', 'B', 'C', 'S'), shared by creat and cp. */
+int gw_parse_alloc_opt(const char *cmd, int c, const char *arg, struct famfs_alloc_params *ap);
+
+struct jw;
+/** The extent map in the manifest's shape (cmd_admin.c); shared by log and stat --json. */
+void gw_json_fmap(struct jw *w, const struct famfs_omf_fmap *m);
 
 #endif /* FAMFS_GW_H */

@@ -9,6 +9,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +88,8 @@ static const struct gw_cmd commands[] = {
      "                   else $TMPDIR/famfs-gw-$UID)\n"
      "  --plugin-dir DIR where libfsalfamfs.so is (default $FAMFS_GW_PLUGIN_DIR, the\n"
      "                   build tree next to famfs-gw, /usr/lib/x86_64-linux-gnu/ganesha)\n"
-     "  --log-follow-ms N how often the FSAL polls the famfs log (default 1000)\n"
+     "  --log-follow-ms N how often the FSAL polls the famfs log (default 1000,\n"
+     "                   50..60000)\n"
      "  --protocols V    3,4 (default; NFSv3 needs rpcbind, else NFSv4 only) or 4\n"
      "  --background     detach once the NFS port accepts connections\n"
      "  --dry-run        check and write ganesha.conf, but start nothing\n"
@@ -128,7 +131,8 @@ static void print_main_usage(FILE *f)
 		   "  -d, --device PATH   devdax device or file (default: $FAMFS_GW_DEVICE)\n"
 		   "  --system-uuid UUID  act as the host with this system UUID\n"
 		   "  --offset N          famfs starts N bytes into the device\n"
-		   "  -v, --verbose       more messages\n\n"
+		   "  -v, --verbose       more messages\n"
+		   "  -V, --version       print the version and exit\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
@@ -192,6 +196,20 @@ int gw_open(struct gw_ctx *ctx, const char *cmd, bool readonly, struct famfs_fs 
 	return rc;
 }
 
+int gw_open_locked(struct gw_ctx *ctx, const char *cmd, struct famfs_fs **fs)
+{
+	int rc = gw_open(ctx, cmd, false, fs);
+
+	if (rc)
+		return rc;
+	rc = famfs_fs_lock(*fs); /* says why through the message callback */
+	if (rc) {
+		famfs_fs_close(*fs);
+		*fs = NULL;
+	}
+	return rc;
+}
+
 void gw_run_dir(char *buf, size_t len)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -201,6 +219,126 @@ void gw_run_dir(char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s/famfs-gw-%u", tmp && *tmp ? tmp : "/tmp",
 			 (unsigned int)getuid());
+}
+
+int gw_run_dir_make(const char *dir)
+{
+	char buf[PATH_MAX], dflt[PATH_MAX];
+	size_t len = strlen(dir);
+	bool private;
+	struct stat st;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, len + 1);
+	while (len > 1 && buf[len - 1] == '/') /* "dir/" would follow a symlink */
+		buf[--len] = '\0';
+	gw_run_dir(dflt, sizeof(dflt));
+	/* Anyone may create names in $TMPDIR: the default directory there is private. */
+	private = geteuid() != 0 && strcmp(buf, dflt) == 0;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, private ? 0700 : 0755) && errno != EEXIST)
+		return -errno;
+	if (lstat(buf, &st))
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_uid != geteuid())
+		return -EPERM;
+	if (private && (st.st_mode & 077) && chmod(buf, 0700))
+		return -errno;
+	return 0;
+}
+
+const char *gw_run_dir_strerror(int rc)
+{
+	switch (rc) {
+	case -ELOOP:
+		return "is a symbolic link (refused: remove it or give another run directory)";
+	case -ENOTDIR:
+		return "is not a directory";
+	case -EPERM:
+		return "belongs to another user (refused: remove it or give another run "
+		       "directory)";
+	default:
+		return strerror(-rc);
+	}
+}
+
+bool gw_pid_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0 || (kill(pid, 0) && errno == ESRCH))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true; /* no /proc (or hidden): trust kill() */
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the state follows the command name */
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* Decode mountinfo's octal escapes (\040 for a space) in place. */
+static void mountinfo_unescape(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+int gw_mountinfo_find(const char *mp, char *devno, size_t devlen, char *fstype, size_t typelen)
+{
+	char line[8192], point[PATH_MAX], dev[64], type[256];
+	bool whole = true; /* the previous read ended a line */
+	int found = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	/* mount-id parent-id major:minor root mount-point options... - fstype source ... */
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+		bool start = whole;
+
+		whole = strchr(line, '\n') != NULL;
+		if (!start || !sep || sscanf(line, "%*s %*s %63s %*s %4095s", dev, point) != 2 ||
+		    sscanf(sep + 3, "%255s", type) != 1)
+			continue;
+		mountinfo_unescape(point);
+		if (strcmp(point, mp))
+			continue;
+		found = 1; /* the last one wins: it is the one on top */
+		if (devno && devlen)
+			snprintf(devno, devlen, "%s", dev);
+		if (fstype && typelen)
+			snprintf(fstype, typelen, "%s", type);
+	}
+	fclose(f);
+	return found;
 }
 
 int gw_parse_size(const char *s, uint64_t *out)
