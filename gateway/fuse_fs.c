@@ -45,12 +45,11 @@ struct fm_node {
 	uint64_t nlookup;	      /* lookups not yet forgotten */
 	uint64_t parent;	      /* directory of the last lookup */
 	char name[FAMFS_MAX_PATHLEN]; /* name of the last lookup */
-	bool is_dir;
-	struct famfs_omf_fmap fmap; /* the map resolved at lookup (files) */
-	uint64_t size;		    /* the size that went with it */
-	uint32_t opens;		    /* open files of this inode */
-	struct famfs_inode *pinned; /* the inode they pinned (while opens > 0) */
-	struct fm_node *next;	    /* hash chain */
+	struct famfs_omf_fmap fmap;   /* the map resolved at lookup (files) */
+	uint64_t size;		      /* the size that went with it */
+	uint32_t opens;		      /* open files of this inode */
+	struct famfs_inode *pinned;   /* the inode they pinned (while opens > 0) */
+	struct fm_node *next;	      /* hash chain */
 };
 
 /** An open file (fi->fh). */
@@ -93,26 +92,11 @@ struct fm_data {
 	pthread_t follower;
 	pthread_cond_t cond; /* wakes the follower (stop) */
 	bool stop;
-	bool follower_running;
 	bool ra_pending;   /* set the read-ahead at the first request */
 	uint64_t notified; /* notifications sent (statistics) */
 };
 
 static pthread_key_t fm_buf_key;
-
-static void fm_log(enum famfs_msg_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void fm_log(enum famfs_msg_level level, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	gw_mount_log(level, "%s", msg);
-}
 
 static inline struct fm_data *fm_of(fuse_req_t req)
 {
@@ -177,7 +161,6 @@ static int fm_node_ref(struct fm_data *fm, const struct famfs_inode *i, uint64_t
 			goto out;
 		}
 		n->ino = i->ino;
-		n->is_dir = S_ISDIR(i->mode);
 		n->fmap = i->fmap;
 		n->size = i->size;
 		if (fm->nnodes >= fm->nbuckets * 2)
@@ -286,30 +269,26 @@ static void fm_entry(struct fm_data *fm, const struct famfs_inode *i, struct fus
  */
 static void fm_set_read_ahead(const char *mp, unsigned int kb)
 {
-	char line[4096], point[PATH_MAX], devno[64], path[128];
-	bool found = false;
+	char devno[64], path[128];
+	int rc;
 	FILE *f;
 
-	if (!kb || !(f = fopen("/proc/self/mountinfo", "r")))
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*s %*s %63s %*s %4095s", devno, point) == 2 &&
-		    strcmp(point, mp) == 0)
-			found = true; /* the last one is ours */
-	}
-	fclose(f);
-	if (!found)
+	if (!kb || gw_mountinfo_find(mp, devno, sizeof(devno), NULL, 0) != 1)
 		return;
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", devno);
 	f = fopen(path, "w");
-	if (!f || fprintf(f, "%u\n", kb) < 0 || fclose(f)) {
-		fm_log(FAMFS_MSG_DEBUG, "%s: cannot set read-ahead to %u KiB: %s", path, kb,
-		       strerror(errno));
-		if (f)
-			fclose(f);
-		return;
+	if (!f) {
+		rc = -errno;
+	} else {
+		rc = fprintf(f, "%u\n", kb) < 0 ? -EIO : 0;
+		if (fclose(f) && !rc)
+			rc = -errno;
 	}
-	fm_log(FAMFS_MSG_INFO, "%s: read-ahead %u KiB", mp, kb);
+	if (rc)
+		gw_mount_log(FAMFS_MSG_DEBUG, "%s: cannot set read-ahead to %u KiB: %s", path, kb,
+			     strerror(-rc));
+	else
+		gw_mount_log(FAMFS_MSG_INFO, "%s: read-ahead %u KiB", mp, kb);
 }
 
 static inline void fm_after_init(struct fm_data *fm)
@@ -330,29 +309,25 @@ static void fm_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
 	fm->ra_pending = fm->opts->read_ahead_kb > 0;
-	fm_log(FAMFS_MSG_INFO, "%s: FUSE protocol %u.%u, max write %u", fm->opts->mountpoint,
-	       conn->proto_major, conn->proto_minor, conn->max_write);
+	gw_mount_log(FAMFS_MSG_INFO, "%s: FUSE protocol %u.%u, max write %u", fm->opts->mountpoint,
+		     conn->proto_major, conn->proto_minor, conn->max_write);
 }
 
 static void fm_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fm_data *fm = fm_of(req);
 	struct fuse_entry_param e;
-	struct famfs_inode *d, *c;
-	int rc = 0;
+	struct famfs_inode *d, *c = NULL;
+	int rc;
 
 	fm_after_init(fm);
 	famfs_fs_rdlock(fm->fs);
-	d = famfs_ns_get(famfs_fs_ns(fm->fs), parent);
-	if (!d)
-		rc = -ENOENT;
-	else if (!S_ISDIR(d->mode))
-		rc = -ENOTDIR;
-	else if (strlen(name) > FAMFS_RELPATH_MAX)
+	rc = famfs_ns_get_dir(famfs_fs_ns(fm->fs), parent, &d);
+	if (!rc && strlen(name) > FAMFS_RELPATH_MAX)
 		rc = -ENAMETOOLONG;
-	else if (!(c = famfs_ns_lookup(famfs_fs_ns(fm->fs), d, name, strlen(name))))
+	if (!rc && !(c = famfs_ns_lookup(famfs_fs_ns(fm->fs), d, name, strlen(name))))
 		rc = -ENOENT;
-	else {
+	if (!rc) {
 		fm_entry(fm, c, &e);
 		rc = fm_node_ref(fm, c, parent, name);
 	}
@@ -402,28 +377,12 @@ static int fm_writable(struct fm_data *fm)
 	return fm->opts->readonly ? -EROFS : 0;
 }
 
-/* The relpath of @name in directory @dir (its inode number) into @buf. */
-static int fm_child_path(struct fm_data *fm, uint64_t dir, const char *name, char *buf, size_t len)
+/* Start a namespace change: a writable mount, then this host's appender lock. */
+static int fm_begin_change(struct fm_data *fm)
 {
-	char dpath[FAMFS_RELPATH_MAX + 1];
-	struct famfs_inode *d;
-	int rc = 0, n;
+	int rc = fm_writable(fm);
 
-	famfs_fs_rdlock(fm->fs);
-	d = famfs_ns_get(famfs_fs_ns(fm->fs), dir);
-	if (!d)
-		rc = -ENOENT;
-	else if (!S_ISDIR(d->mode))
-		rc = -ENOTDIR;
-	else
-		rc = famfs_ns_path(d, dpath, sizeof(dpath));
-	famfs_fs_rdunlock(fm->fs);
-	if (rc)
-		return rc;
-	n = snprintf(buf, len, "%s%s%s", dpath, dpath[0] ? "/" : "", name);
-	if (n < 0 || (size_t)n >= len || n > FAMFS_RELPATH_MAX)
-		return -ENAMETOOLONG;
-	return 0;
+	return rc ? rc : famfs_fs_lock(fm->fs);
 }
 
 static uint64_t fm_now_ns(void)
@@ -448,11 +407,8 @@ static void fm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	uint64_t mtime = 0, atime = 0;
 	struct famfs_inode *i;
 	struct stat st;
-	int rc = fm_writable(fm);
+	int rc = fm_begin_change(fm);
 
-	if (rc)
-		goto out;
-	rc = famfs_fs_lock(fm->fs);
 	if (rc)
 		goto out;
 	famfs_fs_rdlock(fm->fs);
@@ -543,7 +499,7 @@ static void fm_make(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	int rc = fm_writable(fm);
 
 	if (!rc)
-		rc = fm_child_path(fm, parent, name, rel, sizeof(rel));
+		rc = famfs_fs_child_relpath(fm->fs, parent, name, rel, sizeof(rel));
 	if (!rc)
 		rc = famfs_fs_lock(fm->fs);
 	if (!rc) {
@@ -571,10 +527,8 @@ static void fm_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool 
 {
 	struct fm_data *fm = fm_of(req);
 	struct famfs_inode *d, *c;
-	int rc = fm_writable(fm);
+	int rc = fm_begin_change(fm);
 
-	if (!rc)
-		rc = famfs_fs_lock(fm->fs);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -610,12 +564,12 @@ static void fm_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 {
 	struct fm_data *fm = fm_of(req);
 	struct famfs_inode *od, *nd;
-	int rc = fm_writable(fm);
+	int rc = 0;
 
-	if (!rc && (flags & RENAME_EXCHANGE))
+	if (flags & RENAME_EXCHANGE)
 		rc = -EINVAL; /* one log entry cannot swap two names */
 	if (!rc)
-		rc = famfs_fs_lock(fm->fs);
+		rc = fm_begin_change(fm);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -639,7 +593,7 @@ static void fm_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 {
 	(void)link;
 	(void)parent;
-	fm_log(FAMFS_MSG_INFO, "symlink %s: famfs holds only files and directories", name);
+	gw_mount_log(FAMFS_MSG_INFO, "symlink %s: famfs holds only files and directories", name);
 	fuse_reply_err(req, EPERM);
 }
 
@@ -647,7 +601,7 @@ static void fm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 {
 	(void)ino;
 	(void)newparent;
-	fm_log(FAMFS_MSG_INFO, "link %s: famfs has no hard links", newname);
+	gw_mount_log(FAMFS_MSG_INFO, "link %s: famfs has no hard links", newname);
 	fuse_reply_err(req, EPERM);
 }
 
@@ -655,7 +609,8 @@ static void fm_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	(void)rdev;
 	if (!S_ISREG(mode)) {
-		fm_log(FAMFS_MSG_INFO, "mknod %s: famfs holds only files and directories", name);
+		gw_mount_log(FAMFS_MSG_INFO, "mknod %s: famfs holds only files and directories",
+			     name);
 		fuse_reply_err(req, fm_writable(fm_of(req)) ? EROFS : EPERM);
 		return;
 	}
@@ -685,10 +640,11 @@ static int fm_open_ino(struct fm_data *fm, uint64_t ino, struct fuse_file_info *
 		if (n) {
 			same = n->size == i->size && !memcmp(&n->fmap, &i->fmap, sizeof(n->fmap));
 			if (!same) {
-				fm_log(FAMFS_MSG_DEBUG,
-				       "inode %llu: map changed since lookup (size %llu -> %llu)",
-				       (unsigned long long)ino, (unsigned long long)n->size,
-				       (unsigned long long)i->size);
+				gw_mount_log(
+				    FAMFS_MSG_DEBUG,
+				    "inode %llu: map changed since lookup (size %llu -> %llu)",
+				    (unsigned long long)ino, (unsigned long long)n->size,
+				    (unsigned long long)i->size);
 				n->fmap = i->fmap;
 				n->size = i->size;
 			}
@@ -719,22 +675,11 @@ static int fm_open_ino(struct fm_data *fm, uint64_t ino, struct fuse_file_info *
 /* Truncate @ino to 0 for open(O_TRUNC). */
 static int fm_truncate0(struct fm_data *fm, uint64_t ino)
 {
-	struct famfs_inode *i;
-	int rc = famfs_fs_lock(fm->fs);
+	struct famfs_inode *i = famfs_fs_get(fm->fs, ino);
 
-	if (rc)
-		return rc;
-	famfs_fs_rdlock(fm->fs);
-	i = famfs_ns_get(famfs_fs_ns(fm->fs), ino);
-	famfs_fs_rdunlock(fm->fs);
 	if (!i)
-		rc = -ENOENT;
-	else if (S_ISDIR(i->mode))
-		rc = -EISDIR;
-	else if (i->size)
-		rc = famfs_fs_resize(fm->fs, i, 0);
-	famfs_fs_unlock(fm->fs);
-	return rc;
+		return -ENOENT;
+	return i->size ? famfs_fs_resize(fm->fs, i, 0) : 0; /* resize refuses directories */
 }
 
 static void fm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -766,7 +711,7 @@ static void fm_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int rc = fm_writable(fm);
 
 	if (!rc)
-		rc = fm_child_path(fm, parent, name, rel, sizeof(rel));
+		rc = famfs_fs_child_relpath(fm->fs, parent, name, rel, sizeof(rel));
 	if (!rc)
 		rc = famfs_fs_lock(fm->fs);
 	if (rc)
@@ -818,8 +763,7 @@ static void fm_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (n && n->opens && --n->opens == 0)
 			n->pinned = NULL;
 		pthread_mutex_unlock(&fm->lock);
-		if (f->pinned)
-			famfs_fs_unpin(fm->fs, f->pinned);
+		famfs_fs_unpin(fm->fs, f->pinned);
 		free(f);
 	}
 	fuse_reply_err(req, 0);
@@ -856,7 +800,7 @@ static void fm_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fm_data *fm = fm_of(req);
 	const struct fm_file *f = (const struct fm_file *)(uintptr_t)fi->fh;
 	struct famfs_inode *i;
-	ssize_t n = -ENOMEM;
+	ssize_t n;
 	void *buf = fm_buf(size);
 
 	if (!buf) {
@@ -882,7 +826,7 @@ static void fm_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 {
 	struct fm_data *fm = fm_of(req);
 	const struct fm_file *f = (const struct fm_file *)(uintptr_t)fi->fh;
-	uint64_t end = (uint64_t)off + size, cur = 0;
+	uint64_t end = (uint64_t)off + size;
 	struct famfs_inode *i;
 	ssize_t n = 0;
 	int rc = fm_writable(fm);
@@ -891,39 +835,22 @@ static void fm_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		goto out;
 	famfs_fs_rdlock(fm->fs);
 	i = fm_inode(fm, ino, f);
-	if (i)
-		cur = i->size;
-	famfs_fs_rdunlock(fm->fs);
-	if (!i) {
-		rc = -ESTALE;
-		goto out;
-	}
-	if (end > cur) {
-		/* Grow first, under the appender lock so two growers never shrink it. */
-		rc = famfs_fs_lock(fm->fs);
+	if (i && end > i->size) {
+		/* Grow first (appender lock, one XE_RESIZE), then copy under the read lock. */
+		famfs_fs_rdunlock(fm->fs);
+		rc = famfs_fs_grow(fm->fs, ino, end); /* a removed file cannot grow */
 		if (rc)
 			goto out;
 		famfs_fs_rdlock(fm->fs);
-		i = famfs_ns_get(famfs_fs_ns(fm->fs), ino); /* a removed file cannot grow */
-		famfs_fs_rdunlock(fm->fs);
-		if (!i)
-			rc = -ESTALE;
-		else if (end > i->size)
-			rc = famfs_fs_resize(fm->fs, i, end);
-		famfs_fs_unlock(fm->fs);
-		if (rc)
-			goto out;
+		i = fm_inode(fm, ino, f);
 	}
-	famfs_fs_rdlock(fm->fs);
-	i = fm_inode(fm, ino, f);
-	if (!i)
-		n = -ESTALE;
-	else
-		n = famfs_file_write(fm->fs, i, (uint64_t)off, buf, size);
+	n = i ? famfs_file_write(fm->fs, i, (uint64_t)off, buf, size) : -ESTALE;
 	famfs_fs_rdunlock(fm->fs);
 	if (n < 0)
 		rc = (int)n;
 out:
+	if (rc == -ENOENT)
+		rc = -ESTALE;
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -960,18 +887,14 @@ static int fm_dir_load(struct fm_data *fm, struct fm_dir *dh)
 {
 	struct famfs_inode *d, *c;
 	size_t k = 0;
-	int rc = 0;
+	int rc;
 
 	free(dh->ents);
 	dh->ents = NULL;
 	dh->n = 0;
 	famfs_fs_rdlock(fm->fs);
-	d = famfs_ns_get(famfs_fs_ns(fm->fs), dh->ino);
-	if (!d) {
-		rc = -ENOENT;
-	} else if (!S_ISDIR(d->mode)) {
-		rc = -ENOTDIR;
-	} else {
+	rc = famfs_ns_get_dir(famfs_fs_ns(fm->fs), dh->ino, &d);
+	if (!rc) {
 		dh->parent = d->parent ? d->parent->ino : FAMFS_ROOT_INO;
 		dh->ents = malloc((d->nchildren + 1) * sizeof(*dh->ents));
 		if (!dh->ents)
@@ -1163,7 +1086,9 @@ static void fm_change(void *arg, uint64_t ino, uint64_t parent, unsigned int wha
 	struct fm_data *fm = arg;
 
 	pthread_mutex_lock(&fm->lock);
-	if ((what & FAMFS_CHANGE_RESET) || fm->nchanges >= FM_MAX_CHANGES) {
+	if (fm->reset) {
+		/* everything known is invalidated anyway */
+	} else if ((what & FAMFS_CHANGE_RESET) || fm->nchanges >= FM_MAX_CHANGES) {
 		fm->reset = true;
 	} else {
 		if (fm->nchanges == fm->capchanges) {
@@ -1234,7 +1159,9 @@ static size_t fm_collect(struct fm_data *fm, struct fm_inval **out)
 			const struct fm_change *ch = &fm->changes[c];
 
 			v[k++].ino = ch->ino;
-			if (ch->parent)
+			/* A directory changes only when a name in it comes or goes. */
+			if (ch->parent &&
+			    (ch->what & (FAMFS_CHANGE_CREATED | FAMFS_CHANGE_REMOVED)))
 				v[k++].ino = ch->parent;
 			if ((ch->what & FAMFS_CHANGE_REMOVED) && (n = fm_node_find(fm, ch->ino)) &&
 			    n->parent == ch->parent) {
@@ -1260,7 +1187,7 @@ static void fm_follow_step(struct fm_data *fm)
 
 	rc = famfs_fs_refresh(fm->fs);
 	if (rc < 0)
-		fm_log(FAMFS_MSG_DEBUG, "refresh: %s", strerror(-rc));
+		gw_mount_log(FAMFS_MSG_DEBUG, "refresh: %s", strerror(-rc));
 	n = fm_collect(fm, &v);
 	for (k = 0; k < n; k++) {
 		if (k && !fm_inval_cmp(&v[k], &v[k - 1]))
@@ -1272,8 +1199,8 @@ static void fm_follow_step(struct fm_data *fm)
 			rc = fuse_lowlevel_notify_inval_inode(fm->se, v[k].ino, 0, 0);
 		/* -ENOENT: the kernel does not hold it; nothing to drop. */
 		if (rc && rc != -ENOENT)
-			fm_log(FAMFS_MSG_DEBUG, "invalidate inode %llu: %s",
-			       (unsigned long long)v[k].ino, strerror(-rc));
+			gw_mount_log(FAMFS_MSG_DEBUG, "invalidate inode %llu: %s",
+				     (unsigned long long)v[k].ino, strerror(-rc));
 		fm->notified++;
 	}
 	free(v);
@@ -1347,8 +1274,8 @@ int fm_serve(struct famfs_fs *fs, const struct fm_opts *opts)
 		goto out_key;
 	fm.se = fuse_session_new(&args, &fm_ops, sizeof(fm_ops), &fm);
 	if (!fm.se) {
-		fm_log(FAMFS_MSG_ERR, "%s: bad FUSE options '%s'", opts->mountpoint,
-		       opts->fuse_opts ? opts->fuse_opts : "");
+		gw_mount_log(FAMFS_MSG_ERR, "%s: bad FUSE options '%s'", opts->mountpoint,
+			     opts->fuse_opts ? opts->fuse_opts : "");
 		rc = -EINVAL;
 		goto out_args;
 	}
@@ -1357,10 +1284,10 @@ int fm_serve(struct famfs_fs *fs, const struct fm_opts *opts)
 		goto out_session;
 	}
 	if (fuse_session_mount(fm.se, opts->mountpoint)) {
-		fm_log(FAMFS_MSG_ERR,
-		       "%s: cannot mount (is /dev/fuse there, and the mount point "
-		       "an existing directory?)",
-		       opts->mountpoint);
+		gw_mount_log(FAMFS_MSG_ERR,
+			     "%s: cannot mount (is /dev/fuse there, and the mount point "
+			     "an existing directory?)",
+			     opts->mountpoint);
 		rc = -EIO;
 		goto out_signals;
 	}
@@ -1376,10 +1303,9 @@ int fm_serve(struct famfs_fs *fs, const struct fm_opts *opts)
 		rc = -rc;
 		goto out_change;
 	}
-	fm.follower_running = true;
-	fm_log(FAMFS_MSG_NOTICE, "%s: famfs on %s mounted %s (%s), log followed every %u ms",
-	       opts->mountpoint, opts->device, opts->readonly ? "read-only" : "read-write",
-	       famfs_fs_role(fs) == FAMFS_ROLE_MASTER ? "master" : "client", opts->follow_ms);
+	gw_mount_log(FAMFS_MSG_NOTICE, "%s: famfs on %s mounted %s (%s), log followed every %u ms",
+		     opts->mountpoint, opts->device, opts->readonly ? "read-only" : "read-write",
+		     famfs_fs_role(fs) == FAMFS_ROLE_MASTER ? "master" : "client", opts->follow_ms);
 	if (opts->on_ready)
 		opts->on_ready(opts->ready_arg);
 
@@ -1392,9 +1318,9 @@ int fm_serve(struct famfs_fs *fs, const struct fm_opts *opts)
 	fuse_loop_cfg_set_max_threads(lc, 16);
 	rc = fuse_session_loop_mt(fm.se, lc);
 	fuse_loop_cfg_destroy(lc);
-	fm_log(FAMFS_MSG_NOTICE, "%s: unmounting (%s), %llu kernel notifications sent",
-	       opts->mountpoint, rc ? "stopped by a signal" : "unmounted",
-	       (unsigned long long)fm.notified);
+	gw_mount_log(FAMFS_MSG_NOTICE, "%s: unmounting (%s), %llu kernel notifications sent",
+		     opts->mountpoint, rc ? "stopped by a signal" : "unmounted",
+		     (unsigned long long)fm.notified);
 	rc = 0;
 
 out_follower:
