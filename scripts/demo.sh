@@ -9,8 +9,10 @@
 #   bash scripts/demo.sh [DEVICE-FILE]     (default: build/demo/famfs-demo.img)
 #   environment: DEMO_PORT (default 20490)
 #
-# The device is made anew each run; a gateway left running by an earlier run is stopped
-# first. The gateway keeps running in the background; the last lines say how to stop it.
+# The device is made anew each run, with this host as its master (mkfs records this
+# host's system UUID); a gateway left running by an earlier run is stopped first. The
+# gateway keeps running in the background on DEMO_PORT; the last lines say how to stop it
+# (stop it before serving config/famfs-gw.conf or config/mixed-cluster/, which use 20490).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,8 +30,8 @@ if [ -f "$run_dir/serve.json" ]; then
 	[ -n "$old" ] && kill "$old" 2> /dev/null && sleep 1
 fi
 rm -f "$dev"
-# The demo host plays the master of its own demo device.
-export FAMFS_SYSTEM_UUID=${FAMFS_SYSTEM_UUID:-d3e0d3e0-0000-4000-8000-00000000de30}
+# mkfs records this host's system UUID (/opt/famfs/system_uuid, created if missing; an
+# exported FAMFS_SYSTEM_UUID wins), so this host is the demo device's master in any shell.
 export FAMFS_GW_DEVICE=$dev
 
 run() { echo "\$ famfs-gw $*"; "$gw" "$@"; echo; }

@@ -76,14 +76,26 @@
  * space was reused while a registered host's safe position is still <= R.
  *
  * Host table (superblock region offset 0x1000; upstream leaves [200, 2 MiB) unused and
- * never reads it). A 64-byte header then FAMFS_HT_SLOTS slots of 64 bytes, one cache
- * line each, so every process writes only its own line:
+ * never reads it). A 64-byte header then FAMFS_HT_SLOTS (256) slots of 64 bytes, one
+ * cache line each, so every process writes only its own line:
  *
  *   header: 0 magic (8) | 8 version (4) | 12 nslots (4) | 16 flags (4) | 20 pad (4) |
- *           24 generation (8, the log's compaction generation) | 32 crc of [0, 32) (8)
+ *           24 generation (8, the log's compaction generation) | 32 crc of [0, 32) (8) |
+ *           40 journal record (24: device offset (8), entry count (8), CRC-32 of the
+ *           journal bytes (8); see below; not covered by the header crc)
  *   slot:   0 key (8, 0 = free; claimed by compare-and-swap) | 8 system uuid (16) |
  *           24 pid (4) | 28 slot flags (4) | 32 generation (8) | 40 replayed (8) |
  *           48 safe (8) | 56 heartbeat (8, wall clock ns)
+ *
+ * Header flags: FAMFS_HT_NO_UPSTREAM 0x1 and FAMFS_HT_COMPACTING 0x2 (both below).
+ *
+ * The first read-write open of an upstream-made famfs (no table magic) creates the
+ * table: slots zeroed, flags 0, the magic written last. Every read-write open then
+ * claims a free slot, or one left by a process that died on this host; a process that
+ * finds all 256 taken runs unregistered (with a warning), and reuse does not wait for
+ * it. Read-only opens never create the table and never register. A process that finds
+ * the header damaged (version, slot count or crc) does not register, never reuses freed
+ * space and cannot compact the log.
  *
  * Header flag FAMFS_HT_NO_UPSTREAM: an admin declared that no upstream famfs host mounts
  * this file system (`famfs-gw hosts --no-upstream`, or mkfs --no-upstream). Upstream
@@ -94,12 +106,26 @@
  * evicts it (`famfs-gw hosts --evict N`).
  *
  * Log capacity: when the log is full, the master compacts it under the log lock: it
- * writes a new log that describes the current namespace (XE_LOGINFO, XE_INOMAP, then
+ * builds a new log that describes the current namespace (XE_LOGINFO, XE_INOMAP, then
  * MKDIR/FILE entries as upstream would, XE_CREATE/XE_SETATTR for what upstream cannot
  * express, XE_RESERVE for space still pending) and increments the generation. Inode
  * numbers are kept. Hosts that see a new generation replay the new log from the start.
- * Compaction waits while any registered host has not replayed the whole log (its view
- * would be lost); the append then fails with -ENOSPC and a message naming the host.
+ * Compaction waits while any other registered process has not replayed the whole log or
+ * holds a removed file open (its view would be lost); the append then fails with -ENOSPC
+ * ("log is full") and a message naming the host. It gives up the same way when the new
+ * log would not be shorter than the old one, or no free space holds the journal.
+ *
+ * Compaction journal (crash safety). The new log is first written whole, with its CRCs,
+ * into free data space (the journal). Then one header commit stores the journal record
+ * (bytes 40..63), sets FAMFS_HT_COMPACTING and increments the generation; the log is
+ * copied from the journal, COMPACTING is cleared, and the journal's space is zeroed. A
+ * memory error (SIGBUS) while writing the journal abandons the compaction: nothing refers
+ * to the journal yet and the old log stands. One while zeroing the journal afterwards is
+ * only a warning (the compaction is complete). The next read-write open that finds
+ * COMPACTING set finishes an interrupted compaction by copying the journal again (the
+ * copy is idempotent); a journal whose record or CRC is bad leaves the log untouched
+ * (and the flag set) and says so. Readers stop replaying while COMPACTING is set, then
+ * replay the new log from the start. fsck reports a COMPACTING flag as an error.
  */
 #ifndef FAMFS_OMF_EXT_H
 #define FAMFS_OMF_EXT_H
