@@ -124,10 +124,6 @@ void famfs_io_guard_install(void)
 		old_bus = prev; /* chain to whatever was there, never to ourselves */
 }
 
-static void guard_install(void)
-{
-	famfs_io_guard_install();
-}
 
 /*
  * Copy @n bytes (evicting @src from the cache first when @inval), or zero @dst when @src
@@ -137,7 +133,7 @@ static int guarded_copy(void *dst, const void *src, size_t n, void **fault, bool
 {
 	sigjmp_buf jb;
 
-	pthread_once(&guard_once, guard_install);
+	pthread_once(&guard_once, famfs_io_guard_install);
 	guard_jb = &jb;
 	if (sigsetjmp(jb, 1)) {
 		*fault = guard_addr;
