@@ -40,6 +40,21 @@ static struct config_block famfs_export_block = {.dbus_interface_name =
 						 .blk_desc.u.blk.commit = noop_conf_commit};
 
 /**
+ * @brief Unexport: stop sending up-calls through this export before its
+ *        references drain (the follower never takes a reference on an export
+ *        that is going away).
+ *
+ * @param[in] exp_hdl  the export
+ */
+static void famfs_prepare_unexport(struct fsal_export *exp_hdl)
+{
+	struct famfs_fsal_export *exp = container_of(exp_hdl, struct famfs_fsal_export, export);
+
+	if (exp->dev)
+		famfs_up_detach(exp->dev, exp);
+}
+
+/**
  * @brief Release an export: detach from the device's follower, drop the device.
  *
  * @param[in] exp_hdl  the export
@@ -76,28 +91,21 @@ static fsal_status_t famfs_lookup_path(struct fsal_export *exp_hdl, const char *
 				       struct fsal_attrlist *attrs_out)
 {
 	struct famfs_fsal_export *exp = container_of(exp_hdl, struct famfs_fsal_export, export);
-	struct famfs_fs *fs = exp->dev->fs;
 	char rel[FAMFS_MAX_PATHLEN + 1];
-	struct famfs_inode *ino;
-	uint64_t num = 0;
+	struct famfs_attr a;
 	int rc;
 
 	rc = famfs_path_to_relpath(path, rel, sizeof(rel));
-	if (rc == 0) {
-		famfs_fs_rdlock(fs);
-		rc = famfs_fs_resolve(fs, rel, &ino);
-		if (rc == 0 && !S_ISDIR(ino->mode))
-			rc = -ENOTDIR;
-		if (rc == 0)
-			num = ino->ino;
-		famfs_fs_rdunlock(fs);
-	}
+	if (rc == 0)
+		rc = famfs_ll_resolve(exp->dev->ll, rel, &a);
+	if (rc == 0 && !S_ISDIR(a.mode))
+		rc = -ENOTDIR;
 	if (rc) {
 		LogCrit(COMPONENT_FSAL, "FAMFS: export path %s on %s: %s", path, exp->device,
 			strerror(-rc));
 		return famfs2fsal_error(rc);
 	}
-	return famfs_handle_from_ino(exp, num, handle, attrs_out);
+	return famfs_handle_from_ino(exp, a.ino, handle, attrs_out);
 }
 
 /**
@@ -173,27 +181,16 @@ static fsal_status_t famfs_get_dynamic_info(struct fsal_export *exp_hdl,
 					    fsal_dynamicfsinfo_t *info)
 {
 	struct famfs_fsal_export *exp = container_of(exp_hdl, struct famfs_fsal_export, export);
-	struct famfs_fs *fs = exp->dev->fs;
-	const struct famfs_bitmap *bm;
-	const struct famfs_log_header *lh;
-	uint64_t total, avail, slots, used;
+	struct famfs_ll_statfs s;
 
 	(void)obj_hdl;
-	famfs_fs_rdlock(fs);
-	bm = famfs_fs_bitmap(fs);
-	total = (bm->nbits - bm->reserved) * bm->unit;
-	avail = famfs_bitmap_free_bytes(bm);
-	lh = famfs_fs_log(fs);
-	slots = lh->lh_last_index + 1;
-	used = famfs_fs_stats(fs)->entries;
-	famfs_fs_rdunlock(fs);
-
+	famfs_ll_statfs(exp->dev->ll, &s);
 	memset(info, 0, sizeof(*info));
-	info->total_bytes = total;
-	info->free_bytes = avail;
-	info->avail_bytes = avail;
-	info->total_files = slots;
-	info->free_files = used < slots ? slots - used : 0;
+	info->total_bytes = s.blocks * s.unit;
+	info->free_bytes = s.bfree * s.unit;
+	info->avail_bytes = info->free_bytes;
+	info->total_files = s.files;
+	info->free_files = s.ffree;
 	info->avail_files = info->free_files;
 	info->maxread = FSAL_MAXIOSIZE;
 	info->maxwrite = FSAL_MAXIOSIZE;
@@ -242,6 +239,7 @@ static void famfs_free_state(struct fsal_export *exp_hdl, struct state_t *state)
 static void famfs_export_ops_init(struct export_ops *ops)
 {
 	ops->release = famfs_release_export;
+	ops->prepare_unexport = famfs_prepare_unexport;
 	ops->lookup_path = famfs_lookup_path;
 	ops->wire_to_host = famfs_wire_to_host;
 	ops->create_handle = famfs_create_handle;

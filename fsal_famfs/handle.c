@@ -3,21 +3,18 @@
  * @file handle.c
  * @brief FSAL_FAMFS object operations: namespace, attributes, open state, I/O.
  *
- * Every operation names its object by famfs inode number and re-gets the inode
- * from the namespace (famfs_ns_get) under famfs_fs_rdlock(); an inode that is
- * gone answers ERR_FSAL_STALE, except that getattrs, read and write (within the
- * size) of a file removed while it is open use the pinned inode (POSIX). Changes take the host's
- * appender lock (famfs_fs_lock) first, re-get their inodes under it, and call the famfs_fs_*
- * mutator without holding the read lock. Exports on a host that is not the
- * famfs master answer ERR_FSAL_ROFS to every change.
+ * Every operation is one call of famfs-core's shared file-system layer
+ * (famfs/ll.h) by inode number, with the caller's credentials (famfs_op_cred):
+ * that layer resolves the inode, checks POSIX permissions, takes the locks and
+ * answers -ESTALE for an object that is gone (a file removed while it is open
+ * keeps working until its last close: it is pinned). This file only translates
+ * attributes, open state and errors (famfs2fsal_error).
  *
- * Reads copy once from the mapped extents into ganesha's buffers
- * (famfs_file_read); writes go through famfs_file_write, which flushes the CPU
- * cache before returning, so every write is stable and COMMIT has nothing to
- * do. A write past EOF first grows the file with famfs_fs_grow (the appender lock
- * is held only for that, not for the copy).
+ * Reads copy once from the mapped extents into ganesha's buffers; writes go into
+ * the extents and are flushed before they return, so every write is stable and
+ * COMMIT has nothing to do. A write past EOF first grows the file.
  *
- * A file is pinned (famfs_fs_pin) while it has an open state or an open global
+ * A file is pinned (famfs_ll_pin) while it has an open state or an open global
  * descriptor, so its space outlives a remove until the last close.
  */
 
@@ -44,20 +41,7 @@ static inline struct famfs_fsal_export *famfs_op_export(void)
 /** ERR_FSAL_ROFS unless this export may change the file system. */
 static inline bool famfs_readonly(const struct famfs_fsal_obj_handle *h)
 {
-	return !h->dev->master;
-}
-
-static uint64_t famfs_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t timespec_ns(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000ULL + (uint64_t)ts->tv_nsec;
+	return !famfs_ll_writable(h->dev->ll);
 }
 
 /**
@@ -90,6 +74,20 @@ struct famfs_fsal_obj_handle *famfs_alloc_handle(struct famfs_fsal_export *exp, 
 	return h;
 }
 
+/* A new handle for the object of @a (and its attributes in @attrs_out). */
+static fsal_status_t famfs_handle_from_attr(struct famfs_fsal_export *exp,
+					    const struct famfs_attr *a,
+					    struct fsal_obj_handle **handle,
+					    struct fsal_attrlist *attrs_out)
+{
+	struct famfs_fsal_obj_handle *h = famfs_alloc_handle(exp, a->ino, a->mode);
+
+	if (attrs_out)
+		famfs_fill_attrs(exp->dev, a, attrs_out);
+	*handle = &h->obj_handle;
+	return fsalstat(ERR_FSAL_NO_ERROR, 0);
+}
+
 /**
  * @brief A new handle for inode @p ino, with its attributes.
  *
@@ -104,62 +102,20 @@ fsal_status_t famfs_handle_from_ino(struct famfs_fsal_export *exp, uint64_t ino,
 				    struct fsal_obj_handle **handle,
 				    struct fsal_attrlist *attrs_out)
 {
-	struct famfs_fs *fs = exp->dev->fs;
-	struct famfs_fsal_obj_handle *h;
-	struct famfs_inode *i;
-	mode_t mode;
+	struct famfs_attr a;
+	int rc = famfs_ll_getattr(exp->dev->ll, ino, &a);
 
-	famfs_fs_rdlock(fs);
-	i = famfs_ns_get(famfs_fs_ns(fs), ino);
-	if (!i) {
-		famfs_fs_rdunlock(fs);
-		return fsalstat(ERR_FSAL_STALE, ESTALE);
-	}
-	mode = i->mode;
-	if (attrs_out)
-		famfs_fill_attrs(exp->dev, i, attrs_out);
-	famfs_fs_rdunlock(fs);
-
-	h = famfs_alloc_handle(exp, ino, mode);
-	*handle = &h->obj_handle;
-	return fsalstat(ERR_FSAL_NO_ERROR, 0);
-}
-
-/**
- * @brief The inode of @p h; the caller holds famfs_fs_rdlock().
- *
- * The linked inode, or, while the file is held open (pinned), the removed one:
- * famfs-core keeps unlinked inodes in the graveyard as valid memory and
- * famfs_fs_pin keeps their space, so POSIX "removed but still open" I/O works.
- *
- * @param[in] h  the handle
- * @return the inode, or NULL (removed and not open: stale)
- */
-static struct famfs_inode *famfs_hdl_inode(struct famfs_fsal_obj_handle *h)
-{
-	struct famfs_inode *i = famfs_ns_get(famfs_fs_ns(h->dev->fs), h->ino);
-
-	if (i)
-		return i;
-	i = __atomic_load_n(&h->pinned, __ATOMIC_ACQUIRE);
-	if (i && i->ino == h->ino && i->removed_at != UINT64_MAX)
-		return i;
-	return NULL;
+	if (rc)
+		return famfs2fsal_error(rc);
+	return famfs_handle_from_attr(exp, &a, handle, attrs_out);
 }
 
 /* Count an open of @h (a state or the global fd); the first one pins the inode. */
 static void famfs_open_ref(struct famfs_fsal_obj_handle *h)
 {
-	struct famfs_fs *fs = h->dev->fs;
-	struct famfs_inode *i;
-
 	if (h->opens++ > 0)
 		return;
-	i = famfs_fs_get(fs, h->ino);
-	if (i) {
-		famfs_fs_pin(fs, i);
-		__atomic_store_n(&h->pinned, i, __ATOMIC_RELEASE);
-	}
+	h->pinned = famfs_ll_pin(h->dev->ll, h->ino) == 0;
 }
 
 /* Drop an open of @h; the last one unpins the inode. */
@@ -168,8 +124,8 @@ static void famfs_open_unref(struct famfs_fsal_obj_handle *h)
 	if (h->opens == 0 || --h->opens > 0)
 		return;
 	if (h->pinned) {
-		famfs_fs_unpin(h->dev->fs, h->pinned);
-		__atomic_store_n(&h->pinned, NULL, __ATOMIC_RELEASE);
+		famfs_ll_unpin(h->dev->ll, h->ino);
+		h->pinned = false;
 	}
 }
 
@@ -183,60 +139,27 @@ static void famfs_open_unref(struct famfs_fsal_obj_handle *h)
  * @param[out] handle     the object found
  * @param[out] attrs_out  its attributes (optional)
  *
- * @return FSAL status: ERR_FSAL_NOENT, ERR_FSAL_NOTDIR, ERR_FSAL_STALE.
+ * @return FSAL status: ERR_FSAL_NOENT, ERR_FSAL_NOTDIR, ERR_FSAL_STALE, ERR_FSAL_ACCESS.
  */
 static fsal_status_t famfs_lookup(struct fsal_obj_handle *dir_hdl, const char *path,
 				  struct fsal_obj_handle **handle, struct fsal_attrlist *attrs_out)
 {
 	struct famfs_fsal_obj_handle *dir = famfs_hdl(dir_hdl);
-	struct famfs_fs *fs = dir->dev->fs;
-	struct famfs_inode *d, *c = NULL;
-	uint64_t num;
+	struct famfs_cred cr = famfs_op_cred();
+	struct famfs_attr a;
 	int rc;
 
 	*handle = NULL;
-	famfs_fs_rdlock(fs);
-	rc = famfs_ns_get_dir(famfs_fs_ns(fs), dir->ino, &d);
-	if (rc) {
-		famfs_fs_rdunlock(fs);
-		return famfs2fsal_error(rc == -ENOENT ? -ESTALE : rc);
-	}
-	if (strcmp(path, ".") == 0)
-		c = d;
-	else if (strcmp(path, "..") == 0)
-		c = d->parent ? d->parent : d;
-	else
-		c = famfs_ns_lookup(famfs_fs_ns(fs), d, path, strlen(path));
-	if (!c) {
-		famfs_fs_rdunlock(fs);
-		return fsalstat(ERR_FSAL_NOENT, ENOENT);
-	}
-	num = c->ino;
-	famfs_fs_rdunlock(fs);
-	return famfs_handle_from_ino(famfs_op_export(), num, handle, attrs_out);
-}
-
-/** A directory entry copied out under the read lock. */
-struct famfs_dent {
-	uint64_t ino;
-	char name[FAMFS_MAX_PATHLEN];
-};
-
-static int famfs_dent_cmp(const void *a, const void *b)
-{
-	const struct famfs_dent *x = a, *y = b;
-
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
+	rc = famfs_ll_lookup(dir->dev->ll, dir->ino, path, &cr, &a);
+	if (rc)
+		return famfs2fsal_error(rc);
+	return famfs_handle_from_attr(famfs_op_export(), &a, handle, attrs_out);
 }
 
 /**
- * @brief List a directory in inode-number order; an entry's cookie is its inode
- *        number plus FAMFS_COOKIE_BIAS and listing resumes at the first child
- *        with a larger number.
- *
- * Inode numbers never change (a rename keeps it), so a cookie stays valid when
- * its entry is renamed or removed: nothing is skipped, nothing listed twice, and
- * entries created meanwhile (larger numbers) come at the end.
+ * @brief List a directory in inode-number order; an entry's cookie is
+ *        FAMFS_DIR_COOKIE(its inode number) and listing resumes at the first
+ *        child with a larger one (stable across renames and removals).
  *
  * @param[in]     dir_hdl    the directory
  * @param[in]     whence     resume after this cookie (NULL or 0: from the start)
@@ -253,66 +176,46 @@ static fsal_status_t famfs_readdir(struct fsal_obj_handle *dir_hdl, fsal_cookie_
 {
 	struct famfs_fsal_obj_handle *dir = famfs_hdl(dir_hdl);
 	struct famfs_fsal_export *exp = famfs_op_export();
-	struct famfs_fs *fs = dir->dev->fs;
-	fsal_cookie_t start = whence ? *whence : 0;
-	uint64_t after = start > FAMFS_COOKIE_BIAS ? start - FAMFS_COOKIE_BIAS : 0;
-	struct famfs_dent *ents = NULL;
-	struct famfs_inode *d, *c;
-	size_t n = 0, k;
+	struct famfs_cred cr = famfs_op_cred();
+	struct famfs_dirsnap snap = {0};
+	size_t k;
 	int rc;
 
 	*eof = false;
-	famfs_fs_rdlock(fs);
-	rc = famfs_ns_get_dir(famfs_fs_ns(fs), dir->ino, &d);
+	rc = famfs_ll_readdir(dir->dev->ll, dir->ino, whence ? *whence : 0, &cr, &snap);
 	if (rc) {
-		famfs_fs_rdunlock(fs);
-		return famfs2fsal_error(rc == -ENOENT ? -ESTALE : rc);
+		famfs_dirsnap_free(&snap);
+		return famfs2fsal_error(rc);
 	}
-	if (d->nchildren)
-		ents = gsh_malloc(d->nchildren * sizeof(*ents));
-	famfs_ns_foreach_child(d, c)
-	{
-		if (n >= d->nchildren)
-			break;
-		if (c->ino <= after)
-			continue;
-		ents[n].ino = c->ino;
-		memcpy(ents[n].name, c->name, c->namelen);
-		ents[n].name[c->namelen] = '\0';
-		n++;
-	}
-	famfs_fs_rdunlock(fs);
-	if (n > 1)
-		qsort(ents, n, sizeof(*ents), famfs_dent_cmp);
-
-	for (k = 0; k < n; k++) {
-		struct fsal_obj_handle *obj;
+	for (k = 0; k < snap.n; k++) {
+		struct fsal_obj_handle *obj = NULL;
 		struct fsal_attrlist attrs;
 		enum fsal_dir_result r;
 		fsal_status_t st;
 
 		fsal_prepare_attrs(&attrs, attrmask);
-		st = famfs_handle_from_ino(exp, ents[k].ino, &obj, &attrs);
+		st = famfs_handle_from_ino(exp, snap.ents[k].ino, &obj, &attrs);
 		if (FSAL_IS_ERROR(st)) {
-			/* Removed since the copy: skip it. */
+			/* Removed since the snapshot: skip it. */
 			fsal_release_attrs(&attrs);
 			continue;
 		}
-		r = cb(ents[k].name, obj, &attrs, dir_state, ents[k].ino + FAMFS_COOKIE_BIAS);
+		r = cb(snap.ents[k].name, obj, &attrs, dir_state,
+		       FAMFS_DIR_COOKIE(snap.ents[k].ino));
 		fsal_release_attrs(&attrs);
 		if (r >= DIR_TERMINATE)
 			break;
 	}
-	if (k >= n)
+	if (k >= snap.n)
 		*eof = true;
-	gsh_free(ents);
+	famfs_dirsnap_free(&snap);
 	return fsalstat(ERR_FSAL_NO_ERROR, 0);
 }
 
 /* ------------------------------------------------------------------ attributes */
 
 /**
- * @brief Attributes of an object, read from the namespace.
+ * @brief Attributes of an object.
  *
  * @param[in]     obj_hdl    the object
  * @param[in,out] attrs_out  request_mask in, attributes out
@@ -323,82 +226,59 @@ static fsal_status_t famfs_getattrs(struct fsal_obj_handle *obj_hdl,
 				    struct fsal_attrlist *attrs_out)
 {
 	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl);
-	struct famfs_fs *fs = h->dev->fs;
-	struct famfs_inode *i;
+	struct famfs_attr a;
+	int rc = famfs_ll_getattr(h->dev->ll, h->ino, &a);
 
-	famfs_fs_rdlock(fs);
-	i = famfs_hdl_inode(h);
-	if (i)
-		famfs_fill_attrs(h->dev, i, attrs_out);
-	famfs_fs_rdunlock(fs);
-	if (!i) {
+	if (rc) {
 		if (attrs_out->request_mask & ATTR_RDATTR_ERR)
 			attrs_out->valid_mask = ATTR_RDATTR_ERR;
-		return fsalstat(ERR_FSAL_STALE, ESTALE);
+		return famfs2fsal_error(rc);
 	}
+	famfs_fill_attrs(h->dev, &a, attrs_out);
 	return fsalstat(ERR_FSAL_NO_ERROR, 0);
 }
 
-/**
- * @brief Apply size, mode, owner and times; the caller holds famfs_fs_lock().
- *
- * @param[in] fs     the famfs
- * @param[in] i      the object's inode (valid while famfs_fs_lock() is held: resize and
- *                   setattr change it in place)
- * @param[in] attrs  what to set (valid_mask)
- *
- * @return 0 or -errno
- */
-static int famfs_apply_attrs_locked(struct famfs_fs *fs, struct famfs_inode *i,
-				    const struct fsal_attrlist *attrs)
+static uint64_t timespec_ns(const struct timespec *ts)
 {
-	uint32_t valid = 0;
-	uint64_t mtime = 0, atime = 0;
-	mode_t mode = 0;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	int rc = 0;
+	return (uint64_t)ts->tv_sec * 1000000000ULL + (uint64_t)ts->tv_nsec;
+}
 
+/* The famfs-core form of what @attrs asks to set. */
+static void famfs_setattr_of(const struct fsal_attrlist *attrs, struct famfs_ll_setattr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_SIZE)) {
-		if (attrs->filesize != i->size) {
-			rc = famfs_fs_resize(fs, i, attrs->filesize);
-			if (rc)
-				return rc;
-		}
+		sa->valid |= FAMFS_SET_SIZE;
+		sa->size = attrs->filesize;
 	}
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_MODE)) {
-		valid |= FAMFS_ATTR_MODE;
-		mode = attrs->mode & 07777;
+		sa->valid |= FAMFS_SET_MODE;
+		sa->mode = attrs->mode & 07777;
 	}
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_OWNER)) {
-		valid |= FAMFS_ATTR_UID;
-		uid = (uid_t)attrs->owner;
+		sa->valid |= FAMFS_SET_UID;
+		sa->uid = (uid_t)attrs->owner;
 	}
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_GROUP)) {
-		valid |= FAMFS_ATTR_GID;
-		gid = (gid_t)attrs->group;
+		sa->valid |= FAMFS_SET_GID;
+		sa->gid = (gid_t)attrs->group;
 	}
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_MTIME_SERVER)) {
-		valid |= FAMFS_ATTR_MTIME;
-		mtime = famfs_now_ns();
+		sa->valid |= FAMFS_SET_MTIME | FAMFS_SET_MTIME_NOW;
 	} else if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_MTIME)) {
-		valid |= FAMFS_ATTR_MTIME;
-		mtime = timespec_ns(&attrs->mtime);
+		sa->valid |= FAMFS_SET_MTIME;
+		sa->mtime_ns = timespec_ns(&attrs->mtime);
 	}
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_ATIME_SERVER)) {
-		valid |= FAMFS_ATTR_ATIME;
-		atime = famfs_now_ns();
+		sa->valid |= FAMFS_SET_ATIME | FAMFS_SET_ATIME_NOW;
 	} else if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_ATIME)) {
-		valid |= FAMFS_ATTR_ATIME;
-		atime = timespec_ns(&attrs->atime);
+		sa->valid |= FAMFS_SET_ATIME;
+		sa->atime_ns = timespec_ns(&attrs->atime);
 	}
-	if (!valid)
-		return 0;
-	return famfs_fs_setattr(fs, i, valid, mode, uid, gid, mtime, atime);
 }
 
 /**
- * @brief Set attributes: size (famfs_fs_resize), mode/owner/times (famfs_fs_setattr).
+ * @brief Set attributes: size, mode, owner and times, as the caller may.
  *
  * @param[in] obj_hdl     the object
  * @param[in] bypass      bypass deny-write share reservations
@@ -411,12 +291,9 @@ static fsal_status_t famfs_setattr2(struct fsal_obj_handle *obj_hdl, bool bypass
 				    struct state_t *state, struct fsal_attrlist *attrib_set)
 {
 	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl);
-	struct famfs_fs *fs = h->dev->fs;
-	int rc;
+	struct famfs_cred cr = famfs_op_cred();
+	struct famfs_ll_setattr sa;
 
-	(void)state;
-	if (famfs_readonly(h))
-		return fsalstat(ERR_FSAL_ROFS, EROFS);
 	if (FSAL_TEST_MASK(attrib_set->valid_mask, ATTR_SIZE) && obj_hdl->type == REGULAR_FILE) {
 		fsal_status_t st;
 
@@ -427,37 +304,38 @@ static fsal_status_t famfs_setattr2(struct fsal_obj_handle *obj_hdl, bool bypass
 		if (FSAL_IS_ERROR(st) && state == NULL)
 			return st;
 	}
-	rc = famfs_fs_lock(fs);
-	if (rc == 0) {
-		struct famfs_inode *i = famfs_fs_get(fs, h->ino);
-
-		rc = i ? famfs_apply_attrs_locked(fs, i, attrib_set) : -ESTALE;
-		famfs_fs_unlock(fs);
-	}
-	return famfs2fsal_error(rc);
+	famfs_setattr_of(attrib_set, &sa);
+	return famfs2fsal_error(famfs_ll_setattr(h->dev->ll, h->ino, &sa, &cr, NULL));
 }
 
 /* ------------------------------------------------------------------ namespace changes */
 
-/* Mode, owner and group for a new object: from @attrs when set, else defaults. */
-static void famfs_new_attrs(const struct fsal_attrlist *attrs, mode_t def_mode, mode_t *mode,
-			    uid_t *uid, gid_t *gid)
+/* What a create makes: from @attrs when set, else @def_mode, owned by the caller. */
+static void famfs_new_of(const struct fsal_attrlist *attrs, mode_t type, mode_t def_mode,
+			 struct famfs_ll_new *nw)
 {
-	*mode = def_mode;
-	*uid = op_ctx->creds.caller_uid;
-	*gid = op_ctx->creds.caller_gid;
+	memset(nw, 0, sizeof(*nw));
+	nw->mode = type | def_mode;
+	nw->uid = op_ctx->creds.caller_uid;
+	nw->gid = op_ctx->creds.caller_gid;
 	if (!attrs)
 		return;
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_MODE))
-		*mode = attrs->mode & 07777;
+		nw->mode = type | (attrs->mode & 07777);
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_OWNER))
-		*uid = (uid_t)attrs->owner;
+		nw->uid = (uid_t)attrs->owner;
 	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_GROUP))
-		*gid = (gid_t)attrs->group;
+		nw->gid = (gid_t)attrs->group;
+	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_MTIME))
+		nw->mtime_ns = timespec_ns(&attrs->mtime);
+	if (FSAL_TEST_MASK(attrs->valid_mask, ATTR_ATIME))
+		nw->atime_ns = timespec_ns(&attrs->atime);
+	if (type == S_IFREG && FSAL_TEST_MASK(attrs->valid_mask, ATTR_SIZE))
+		nw->size = attrs->filesize;
 }
 
 /**
- * @brief Create a directory (famfs_fs_mkdir with the parent's relpath + name).
+ * @brief Create a directory.
  *
  * @param[in]  dir_hdl    the parent
  * @param[in]  name       the new name
@@ -472,64 +350,40 @@ static fsal_status_t famfs_mkdir(struct fsal_obj_handle *dir_hdl, const char *na
 				 struct fsal_attrlist *attrs_out)
 {
 	struct famfs_fsal_obj_handle *dir = famfs_hdl(dir_hdl);
-	struct famfs_fs *fs = dir->dev->fs;
-	char rel[FAMFS_MAX_PATHLEN + 1];
-	struct famfs_inode *out;
-	uint64_t num = 0;
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
+	struct famfs_cred cr = famfs_op_cred();
+	struct famfs_ll_new nw;
+	struct famfs_attr a;
 	int rc;
 
 	*new_obj = NULL;
-	if (famfs_readonly(dir))
-		return fsalstat(ERR_FSAL_ROFS, EROFS);
-	famfs_new_attrs(attrs_in, 0755, &mode, &uid, &gid);
-	rc = famfs_fs_lock(fs);
+	famfs_new_of(attrs_in, S_IFDIR, 0755, &nw);
+	rc = famfs_ll_create(dir->dev->ll, dir->ino, name, &nw, FAMFS_LL_EXCL, &cr, &a, NULL);
 	if (rc)
 		return famfs2fsal_error(rc);
-	rc = famfs_child_relpath(fs, dir->ino, name, rel, sizeof(rel));
-	if (rc == 0)
-		rc = famfs_fs_mkdir(fs, rel, mode, uid, gid, &out);
-	if (rc == 0)
-		num = out->ino;
-	famfs_fs_unlock(fs);
-	if (rc)
-		return famfs2fsal_error(rc);
-	return famfs_handle_from_ino(famfs_op_export(), num, new_obj, attrs_out);
+	return famfs_handle_from_attr(famfs_op_export(), &a, new_obj, attrs_out);
 }
 
 /**
- * @brief Remove a file or an empty directory (famfs_fs_remove).
+ * @brief Remove a file or an empty directory.
  *
  * @param[in] dir_hdl  the directory
  * @param[in] obj_hdl  the object (unused: the name decides)
  * @param[in] name     the name
  *
- * @return FSAL status: ERR_FSAL_NOTEMPTY, ERR_FSAL_NOENT, ERR_FSAL_ROFS...
+ * @return FSAL status: ERR_FSAL_NOTEMPTY, ERR_FSAL_NOENT, ERR_FSAL_ROFS, ERR_FSAL_ACCESS...
  */
 static fsal_status_t famfs_unlink(struct fsal_obj_handle *dir_hdl, struct fsal_obj_handle *obj_hdl,
 				  const char *name)
 {
 	struct famfs_fsal_obj_handle *dir = famfs_hdl(dir_hdl);
-	struct famfs_fs *fs = dir->dev->fs;
-	struct famfs_inode *d;
-	int rc;
+	struct famfs_cred cr = famfs_op_cred();
 
 	(void)obj_hdl;
-	if (famfs_readonly(dir))
-		return fsalstat(ERR_FSAL_ROFS, EROFS);
-	rc = famfs_fs_lock(fs);
-	if (rc)
-		return famfs2fsal_error(rc);
-	d = famfs_fs_get(fs, dir->ino);
-	rc = d ? famfs_fs_remove(fs, d, name) : -ESTALE;
-	famfs_fs_unlock(fs);
-	return famfs2fsal_error(rc);
+	return famfs2fsal_error(famfs_ll_unlink(dir->dev->ll, dir->ino, name, FAMFS_LL_ANY, &cr));
 }
 
 /**
- * @brief Rename (famfs_fs_rename; an existing target of the same kind is replaced).
+ * @brief Rename (an existing target of the same kind is replaced).
  *
  * @param[in] obj_hdl     the object (unused: the old name decides)
  * @param[in] olddir_hdl  the old directory
@@ -544,23 +398,13 @@ static fsal_status_t famfs_rename(struct fsal_obj_handle *obj_hdl,
 				  struct fsal_obj_handle *newdir_hdl, const char *new_name)
 {
 	struct famfs_fsal_obj_handle *od = famfs_hdl(olddir_hdl), *nd = famfs_hdl(newdir_hdl);
-	struct famfs_fs *fs = od->dev->fs;
-	struct famfs_inode *o, *n;
-	int rc;
+	struct famfs_cred cr = famfs_op_cred();
 
 	(void)obj_hdl;
-	if (famfs_readonly(od))
-		return fsalstat(ERR_FSAL_ROFS, EROFS);
 	if (od->dev != nd->dev)
 		return fsalstat(ERR_FSAL_XDEV, EXDEV);
-	rc = famfs_fs_lock(fs);
-	if (rc)
-		return famfs2fsal_error(rc);
-	o = famfs_fs_get(fs, od->ino);
-	n = famfs_fs_get(fs, nd->ino);
-	rc = (o && n) ? famfs_fs_rename(fs, o, old_name, n, new_name) : -ESTALE;
-	famfs_fs_unlock(fs);
-	return famfs2fsal_error(rc);
+	return famfs2fsal_error(
+	    famfs_ll_rename(od->dev->ll, od->ino, old_name, nd->ino, new_name, 0, &cr));
 }
 
 static fsal_status_t famfs_symlink(struct fsal_obj_handle *dir_hdl, const char *name,
@@ -636,12 +480,12 @@ static void famfs_fd_open_locked(struct famfs_fsal_obj_handle *h, struct famfs_f
 	fd->openflags = FSAL_O_NFS_FLAGS(openflags);
 }
 
-/* Truncate @h to 0 for FSAL_O_TRUNC. */
+/* Truncate @h to 0 for FSAL_O_TRUNC (the open checked the caller's right to write). */
 static int famfs_truncate0(struct famfs_fsal_obj_handle *h)
 {
-	struct famfs_inode *i = famfs_fs_get(h->dev->fs, h->ino);
+	static const struct famfs_ll_setattr trunc = {.valid = FAMFS_SET_SIZE, .size = 0};
 
-	return i ? famfs_fs_resize(h->dev->fs, i, 0) : -ESTALE;
+	return famfs_ll_setattr(h->dev->ll, h->ino, &trunc, NULL, NULL);
 }
 
 /* Open an existing file by handle: shares, descriptor, truncate, verifier. */
@@ -713,9 +557,9 @@ static fsal_status_t famfs_open_by_handle(struct famfs_fsal_obj_handle *h, struc
  *
  * By handle when @p name is NULL; otherwise by name in directory @p obj_hdl:
  * an existing file is opened unless @p createmode is GUARDED (EXIST) or
- * EXCLUSIVE with another verifier (EXIST); a missing one is created with
- * famfs_fs_create (size 0), and the verifier of an EXCLUSIVE create is kept
- * in atime/mtime.
+ * EXCLUSIVE with another verifier (EXIST); a missing one is created with its
+ * mode, owner, size and times in one step (the verifier of an EXCLUSIVE create
+ * is kept in atime/mtime).
  *
  * @return FSAL status
  */
@@ -727,17 +571,13 @@ static fsal_status_t famfs_open2(struct fsal_obj_handle *obj_hdl, struct state_t
 {
 	struct famfs_fsal_obj_handle *dir = famfs_hdl(obj_hdl), *h;
 	struct famfs_fsal_export *exp = famfs_op_export();
-	struct famfs_fs *fs = dir->dev->fs;
+	struct famfs_cred cr = famfs_op_cred();
 	struct fsal_attrlist verifier_attrs;
-	char rel[FAMFS_MAX_PATHLEN + 1];
 	struct fsal_obj_handle *obj;
-	struct famfs_inode *d, *c;
-	uint64_t num = 0;
+	struct famfs_ll_new nw;
+	struct famfs_attr a;
 	fsal_status_t st;
 	bool created = false;
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
 	int rc;
 
 	if (createmode >= FSAL_EXCLUSIVE) {
@@ -752,57 +592,18 @@ static fsal_status_t famfs_open2(struct fsal_obj_handle *obj_hdl, struct state_t
 		return famfs_open_by_handle(dir, state, openflags, createmode, verifier, attrs_out);
 	}
 
-	/* By name: find the child, or create it. */
-	famfs_fs_rdlock(fs);
-	d = famfs_ns_get(famfs_fs_ns(fs), dir->ino);
-	c = d ? famfs_ns_lookup(famfs_fs_ns(fs), d, name, strlen(name)) : NULL;
-	if (c)
-		num = c->ino;
-	famfs_fs_rdunlock(fs);
-	if (!d)
-		return fsalstat(ERR_FSAL_STALE, ESTALE);
-
-	if (!num) {
-		if (createmode == FSAL_NO_CREATE)
-			return fsalstat(ERR_FSAL_NOENT, ENOENT);
-		if (famfs_readonly(dir))
-			return fsalstat(ERR_FSAL_ROFS, EROFS);
-		famfs_new_attrs(attrs_set, 0644, &mode, &uid, &gid);
-		rc = famfs_fs_lock(fs);
-		if (rc)
-			return famfs2fsal_error(rc);
-		rc = famfs_child_relpath(fs, dir->ino, name, rel, sizeof(rel));
-		if (rc == 0)
-			rc = famfs_fs_create(fs, rel, 0, mode, uid, gid, NULL, &c);
-		if (rc == 0 && attrs_set) {
-			struct fsal_attrlist rest = *attrs_set;
-
-			num = c->ino;
-			/* Mode and owner went into the create; times (verifier) now. */
-			rest.valid_mask &=
-			    ATTR_ATIME | ATTR_MTIME | ATTR_ATIME_SERVER | ATTR_MTIME_SERVER;
-			rest.acl = NULL;
-			if (rest.valid_mask)
-				rc = famfs_apply_attrs_locked(fs, c, &rest);
-		} else if (rc == 0) {
-			num = c->ino;
-		}
-		famfs_fs_unlock(fs);
-		if (rc == -EEXIST && createmode == FSAL_UNCHECKED) {
-			/* Lost a race with another creator: open theirs. */
-			return famfs_open2(obj_hdl, state, openflags, FSAL_NO_CREATE, name, NULL,
-					   verifier, new_obj, attrs_out, caller_perm_check);
-		}
-		if (rc)
-			return famfs2fsal_error(rc);
-		created = true;
-	} else if (createmode == FSAL_GUARDED) {
-		return fsalstat(ERR_FSAL_EXIST, EEXIST);
+	/* By name: the child, or a new one with every attribute of the create at once. */
+	if (createmode == FSAL_NO_CREATE) {
+		rc = famfs_ll_lookup(dir->dev->ll, dir->ino, name, &cr, &a);
+	} else {
+		famfs_new_of(attrs_set, S_IFREG, 0644, &nw);
+		rc = famfs_ll_create(dir->dev->ll, dir->ino, name, &nw,
+				     createmode == FSAL_GUARDED ? FAMFS_LL_EXCL : 0, &cr, &a,
+				     &created);
 	}
-
-	st = famfs_handle_from_ino(exp, num, &obj, NULL);
-	if (FSAL_IS_ERROR(st))
-		return st;
+	if (rc)
+		return famfs2fsal_error(rc);
+	(void)famfs_handle_from_attr(exp, &a, &obj, NULL);
 	h = famfs_hdl(obj);
 	*caller_perm_check = !created;
 	st = famfs_open_by_handle(h, state, openflags & ~(created ? FSAL_O_TRUNC : 0),
@@ -937,10 +738,8 @@ static void famfs_read2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_async
 			struct fsal_io_arg *arg, void *caller_arg)
 {
 	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl);
-	struct famfs_fs *fs = h->dev->fs;
 	struct famfs_fsal_fd tmp;
-	bool has_lock, closefd;
-	struct famfs_inode *i;
+	bool has_lock, closefd, eof = false;
 	fsal_status_t st;
 	uint64_t off = arg->offset;
 	int k;
@@ -957,36 +756,26 @@ static void famfs_read2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_async
 		done_cb(obj_hdl, st, arg, caller_arg);
 		return;
 	}
+	for (k = 0; k < arg->iov_count && !eof; k++) {
+		ssize_t n = famfs_ll_read(h->dev->ll, h->ino, off, arg->iov[k].iov_base,
+					  arg->iov[k].iov_len,
+					  FAMFS.invalidate_reads ? FAMFS_IO_INVALIDATE : 0, &eof);
 
-	famfs_fs_rdlock(fs);
-	i = famfs_hdl_inode(h);
-	if (!i) {
-		st = fsalstat(ERR_FSAL_STALE, ESTALE);
-	} else {
-		for (k = 0; k < arg->iov_count; k++) {
-			ssize_t n =
-			    famfs_file_read(fs, i, off, arg->iov[k].iov_base, arg->iov[k].iov_len,
-					    FAMFS.invalidate_reads ? FAMFS_IO_INVALIDATE : 0);
-
-			if (n < 0) {
-				st = famfs2fsal_error((int)n);
-				break;
-			}
-			arg->io_amount += (size_t)n;
-			off += (uint64_t)n;
-			if ((size_t)n < arg->iov[k].iov_len)
-				break;
+		if (n < 0) {
+			st = famfs2fsal_error((int)n);
+			break;
 		}
-		arg->end_of_file = off >= i->size;
+		arg->io_amount += (size_t)n;
+		off += (uint64_t)n;
 	}
-	famfs_fs_rdunlock(fs);
+	arg->end_of_file = eof;
 	famfs_io_end(h, &tmp, has_lock, closefd);
 	done_cb(obj_hdl, st, arg, caller_arg);
 }
 
 /**
- * @brief Write: grow the file first when the write passes EOF, then write
- *        through the extents (flushed, so always stable).
+ * @brief Write into the extents, growing the file first when the write passes
+ *        EOF (flushed, so always stable).
  *
  * Calls @p done_cb exactly once.
  */
@@ -994,44 +783,22 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 			 struct fsal_io_arg *arg, void *caller_arg)
 {
 	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl);
-	struct famfs_fs *fs = h->dev->fs;
 	struct famfs_fsal_fd tmp;
 	bool has_lock, closefd;
-	struct famfs_inode *i;
 	fsal_status_t st;
-	uint64_t off = arg->offset, end = arg->offset;
+	uint64_t off = arg->offset;
 	int k, rc = 0;
 
 	arg->io_amount = 0;
 	arg->fsal_stable = false;
-	if (famfs_readonly(h)) {
-		done_cb(obj_hdl, fsalstat(ERR_FSAL_ROFS, EROFS), arg, caller_arg);
-		return;
-	}
-	for (k = 0; k < arg->iov_count; k++)
-		end += arg->iov[k].iov_len;
-
 	st = famfs_io_begin(h, bypass, arg->state, FSAL_O_WRITE, &tmp, &has_lock, &closefd);
 	if (FSAL_IS_ERROR(st)) {
 		done_cb(obj_hdl, st, arg, caller_arg);
 		return;
 	}
-
-	famfs_fs_rdlock(fs);
-	i = famfs_hdl_inode(h);
-	if (i && end > i->size) {
-		/* Grow first (appender lock, one XE_RESIZE), then copy under the read lock. */
-		famfs_fs_rdunlock(fs);
-		rc = famfs_fs_grow(fs, h->ino, end);
-		if (rc)
-			goto out;
-		famfs_fs_rdlock(fs);
-		i = famfs_hdl_inode(h);
-	}
-	if (!i)
-		rc = -ESTALE;
-	for (k = 0; i && k < arg->iov_count; k++) {
-		ssize_t n = famfs_file_write(fs, i, off, arg->iov[k].iov_base, arg->iov[k].iov_len);
+	for (k = 0; k < arg->iov_count; k++) {
+		ssize_t n = famfs_ll_write(h->dev->ll, h->ino, off, arg->iov[k].iov_base,
+					   arg->iov[k].iov_len);
 
 		if (n < 0) {
 			rc = (int)n;
@@ -1042,12 +809,8 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 		if ((size_t)n < arg->iov[k].iov_len)
 			break;
 	}
-	famfs_fs_rdunlock(fs);
 	arg->fsal_stable = true;
-out:
 	famfs_io_end(h, &tmp, has_lock, closefd);
-	if (rc == -ENOENT) /* removed before it could grow */
-		rc = -ESTALE;
 	if (rc && arg->io_amount == 0)
 		st = famfs2fsal_error(rc);
 	else
@@ -1125,8 +888,8 @@ static void famfs_release(struct fsal_obj_handle *obj_hdl)
 	struct famfs_device *dev = h->dev;
 
 	if (h->pinned) {
-		famfs_fs_unpin(dev->fs, h->pinned);
-		__atomic_store_n(&h->pinned, NULL, __ATOMIC_RELEASE);
+		famfs_ll_unpin(dev->ll, h->ino);
+		h->pinned = false;
 	}
 	fsal_obj_handle_fini(obj_hdl);
 	gsh_free(h);

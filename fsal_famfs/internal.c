@@ -15,9 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "famfs/alloc.h"
-#include "famfs/io.h"
-
 static bool same_str(const char *a, const char *b)
 {
 	if (!a || !b)
@@ -77,17 +74,20 @@ int famfs_device_get(const char *path, uint64_t offset, const char *system_uuid,
 	u = dev->fs_uuid;
 	memcpy(&dev->fsid.major, u, sizeof(uint64_t));
 	memcpy(&dev->fsid.minor, u + 8, sizeof(uint64_t));
-	pthread_mutex_init(&dev->up_lock, NULL);
-	pthread_cond_init(&dev->up_cond, NULL);
 	pthread_mutex_init(&dev->exp_lock, NULL);
 	glist_init(&dev->exports);
 
-	rc = famfs_up_start(dev);
+	rc = famfs_ll_new(dev->fs, false, &dev->ll);
+	if (rc == 0) {
+		rc = famfs_ll_follow(dev->ll, FAMFS.follow_ms, famfs_up_changed, dev);
+		if (rc)
+			LogCrit(COMPONENT_FSAL, "FAMFS: %s: cannot start the log follower: %s",
+				path, strerror(-rc));
+	}
 	if (rc) {
 		pthread_mutex_unlock(&FAMFS.lock);
+		famfs_ll_free(dev->ll);
 		famfs_fs_close(dev->fs);
-		pthread_cond_destroy(&dev->up_cond);
-		pthread_mutex_destroy(&dev->up_lock);
 		pthread_mutex_destroy(&dev->exp_lock);
 		gsh_free(dev->system_uuid);
 		gsh_free(dev->path);
@@ -118,13 +118,10 @@ void famfs_device_put(struct famfs_device *dev)
 	glist_del(&dev->node);
 	pthread_mutex_unlock(&FAMFS.lock);
 
-	famfs_up_stop(dev);
+	famfs_ll_free(dev->ll); /* stops the follower first */
 	famfs_fs_close(dev->fs);
 	LogEvent(COMPONENT_FSAL, "FAMFS: closed %s", dev->path);
-	pthread_cond_destroy(&dev->up_cond);
-	pthread_mutex_destroy(&dev->up_lock);
 	pthread_mutex_destroy(&dev->exp_lock);
-	gsh_free(dev->changes);
 	gsh_free(dev->system_uuid);
 	gsh_free(dev->path);
 	gsh_free(dev);
@@ -173,41 +170,30 @@ static void ns_to_timespec(uint64_t ns, struct timespec *ts)
 }
 
 /**
- * @brief Fill ganesha attributes from a famfs inode.
- *
- * The caller holds famfs_fs_rdlock(). Space used is the allocated bytes, the
- * change attribute the later of ctime and mtime (ns), the fsid the fs UUID.
+ * @brief Fill ganesha attributes from famfs-core's.
  *
  * @param[in]     dev    the device (fsid)
- * @param[in]     ino    the inode
+ * @param[in]     a      the object's attributes
  * @param[in,out] attrs  request_mask in, values and valid_mask out
  */
-void famfs_fill_attrs(const struct famfs_device *dev, const struct famfs_inode *ino,
+void famfs_fill_attrs(const struct famfs_device *dev, const struct famfs_attr *a,
 		      struct fsal_attrlist *attrs)
 {
-	bool dir = S_ISDIR(ino->mode);
-	uint64_t change;
-
 	attrs->valid_mask = ATTRS_POSIX;
 	attrs->supported = ATTRS_POSIX;
-	attrs->type = famfs_obj_type(ino->mode);
-	attrs->filesize = dir ? 4096 : ino->size;
-	attrs->spaceused = dir ? 4096 : famfs_fmap_capacity(&ino->fmap);
+	attrs->type = famfs_obj_type(a->mode);
+	attrs->filesize = a->size;
+	attrs->spaceused = a->space;
 	attrs->fsid = dev->fsid;
-	attrs->fileid = ino->ino;
-	attrs->mode = ino->mode & 07777;
-	/* A removed file still held open has no name left. */
-	attrs->numlinks = dir ? 2 : (ino->removed_at != UINT64_MAX ? 0 : 1);
-	attrs->owner = ino->uid;
-	attrs->group = ino->gid;
+	attrs->fileid = a->ino;
+	attrs->mode = a->mode & 07777;
+	attrs->numlinks = a->nlink;
+	attrs->owner = a->uid;
+	attrs->group = a->gid;
 	attrs->rawdev.major = 0;
 	attrs->rawdev.minor = 0;
-	ns_to_timespec(ino->mtime_ns, &attrs->mtime);
-	ns_to_timespec(ino->ctime_ns, &attrs->ctime);
-	ns_to_timespec(ino->atime_ns ? ino->atime_ns : ino->mtime_ns, &attrs->atime);
-	change = ino->ctime_ns > ino->mtime_ns ? ino->ctime_ns : ino->mtime_ns;
-	/* Never-set times: fall back to the creating entry so changes still show. */
-	attrs->change = change ? change : (ino->log_index == UINT64_MAX ? 1 : ino->log_index + 2);
-	if (dir)
-		attrs->change += ino->nchildren;
+	ns_to_timespec(a->mtime_ns, &attrs->mtime);
+	ns_to_timespec(a->ctime_ns, &attrs->ctime);
+	ns_to_timespec(a->atime_ns, &attrs->atime);
+	attrs->change = a->change;
 }

@@ -6,23 +6,26 @@
  * Object model:
  *  - struct famfs_fsal_module (one, static): the global FAMFS { } config, the
  *    list of open devices.
- *  - struct famfs_device: one open famfs (famfs_fs) per (device path, offset,
- *    system UUID), shared and refcounted by the exports that serve it; it owns
- *    the log-follower thread (up.c) and the list of pending changes.
+ *  - struct famfs_device: one open famfs (famfs_fs) and its shared file-system
+ *    layer (famfs_ll, famfs/ll.h) per (device path, offset, system UUID), shared
+ *    and refcounted by the exports that serve it; the layer's log follower reports
+ *    changes that up.c turns into MDCACHE up-calls.
  *  - struct famfs_fsal_export: one per EXPORT block; holds a device reference
  *    and the inode number of the exported directory.
  *  - struct famfs_fsal_obj_handle: one per object handed to MDCACHE; it names
- *    its famfs inode by number only and re-gets the inode on every call
- *    (a log compaction rebuilds the whole view).
+ *    its famfs inode by number only (a log compaction rebuilds the whole view).
+ *
+ * This FSAL is a translation of famfs_ll_* calls: ganesha attributes to and
+ * from struct famfs_attr, op_ctx->creds to struct famfs_cred (every change is
+ * checked against the caller's credentials there, after the export's squashing),
+ * and -errno to FSAL status in famfs2fsal_error() only. It takes no famfs-core
+ * lock itself.
  *
  * Locking:
- *  - famfs_fs_rdlock() is taken around every namespace read; it is never held
- *    while calling a famfs_fs_* mutator (they take the namespace write lock).
- *  - A mutation takes famfs_fs_lock() first (the host's appender lock, which
- *    is recursive per thread): while it is held no other process can append,
- *    so inode pointers fetched under it stay current until famfs_fs_unlock().
  *  - obj_handle->obj_lock protects the share counters, the global fd and the
  *    open count of a file.
+ *  - dev->exp_lock protects the device's export list; it is never held across
+ *    an up-call (up.c takes an export reference instead).
  */
 #ifndef FSAL_FAMFS_INTERNAL_H
 #define FSAL_FAMFS_INTERNAL_H
@@ -44,7 +47,7 @@
 #include "sal_data.h"
 
 #include "famfs/fs.h"
-#include "famfs/ns.h"
+#include "famfs/ll.h"
 
 /** Default and range of FAMFS { Log_Follow_Interval_Ms }. */
 #define FAMFS_FOLLOW_MS_DEFAULT 1000
@@ -74,35 +77,20 @@ struct famfs_fsal_module {
 
 extern struct famfs_fsal_module FAMFS;
 
-/** One change recorded by the change callback, sent as up-calls later. */
-struct famfs_change {
-	uint64_t ino;
-	unsigned int what; /* FAMFS_CHANGE_* bits, or the directory-entries mark (up.c) */
-};
-
 /** One open famfs, shared by the exports that name the same device. */
 struct famfs_device {
 	struct glist_head node; /**< in FAMFS.devices */
-	unsigned int refcount;	/**< exports holding it; FAMFS.lock */
+	unsigned int refcount;	/**< exports and handles holding it; FAMFS.lock */
 	char *path;
 	char *system_uuid; /**< NULL: the host's */
 	uint64_t offset;
 	struct famfs_fs *fs;
-	bool master; /**< this host may change the file system */
+	struct famfs_ll *ll; /**< the shared file-system layer over @c fs */
+	bool master;	     /**< this host may change the file system */
 	uint8_t fs_uuid[FAMFS_UUID_LEN];
 	fsal_fsid_t fsid;
-
-	/* log follower (up.c) */
-	pthread_t thread;
-	bool thread_running;
-	bool stop;		 /**< up_lock */
-	pthread_mutex_t up_lock; /**< protects stop, changes, reset */
-	pthread_cond_t up_cond;
-	pthread_mutex_t exp_lock;     /**< protects exports; held while sending up-calls */
-	struct glist_head exports;    /**< famfs_fsal_export.dev_node */
-	struct famfs_change *changes; /**< recorded by the change callback */
-	size_t nchanges, capchanges;
-	bool reset; /**< the view was rebuilt */
+	pthread_mutex_t exp_lock;  /**< protects exports */
+	struct glist_head exports; /**< famfs_fsal_export.dev_node */
 };
 
 /** The export (struct fsal_export embedded first). */
@@ -143,25 +131,50 @@ struct famfs_fsal_obj_handle {
 	struct famfs_fh fh;
 	/* regular files; obj_lock */
 	struct fsal_share share;
-	struct famfs_fsal_fd fd;    /**< the global (stateless) descriptor */
-	unsigned int opens;	    /**< open states + global fd */
-	struct famfs_inode *pinned; /**< the inode famfs_fs_pin() was given */
+	struct famfs_fsal_fd fd; /**< the global (stateless) descriptor */
+	unsigned int opens;	 /**< open states + global fd */
+	bool pinned;		 /**< famfs_ll_pin() holds the inode */
 };
 
 /**
  * @brief Convert a famfs-core result (0 or -errno) into an FSAL status.
  *
- * The one place where famfs errors are translated: the major code comes from
- * posix2fsal_error() and the errno is kept as the minor code.
+ * The one place where famfs errors are translated; the errno is kept as the
+ * minor code. Damage the core found (a bad CRC, counters that disagree) is an
+ * I/O error to the client, a busy appender lock a "retry later".
  *
  * @param[in] rc  0 or a negative errno
  * @return the FSAL status
  */
 static inline fsal_status_t famfs2fsal_error(int rc)
 {
-	if (rc >= 0)
+	switch (rc) {
+	case 0:
 		return fsalstat(ERR_FSAL_NO_ERROR, 0);
-	return fsalstat(posix2fsal_error(-rc), -rc);
+	case -EBADMSG:
+	case -EUCLEAN:
+	case -ENODATA:
+	case -EPROTO:
+		return fsalstat(ERR_FSAL_IO, -rc);
+	case -EAGAIN:
+	case -EBUSY:
+		return fsalstat(ERR_FSAL_DELAY, -rc);
+	default:
+		return fsalstat(rc > 0 ? ERR_FSAL_NO_ERROR : posix2fsal_error(-rc), -rc);
+	}
+}
+
+/** The caller of the current request, as famfs-core checks it. */
+static inline struct famfs_cred famfs_op_cred(void)
+{
+	struct famfs_cred c = {
+	    .uid = op_ctx->creds.caller_uid,
+	    .gid = op_ctx->creds.caller_gid,
+	    .groups = op_ctx->creds.caller_garray,
+	    .ngroups = op_ctx->creds.caller_glen > 0 ? (size_t)op_ctx->creds.caller_glen : 0,
+	};
+
+	return c;
 }
 
 /* main.c */
@@ -172,15 +185,7 @@ int famfs_device_get(const char *path, uint64_t offset, const char *system_uuid,
 		     struct famfs_device **out);
 void famfs_device_put(struct famfs_device *dev);
 int famfs_path_to_relpath(const char *path, char *buf, size_t len);
-/* The relpath of a new object @name in directory @dir_ino (a gone directory: -ESTALE). */
-static inline int famfs_child_relpath(struct famfs_fs *fs, uint64_t dir_ino, const char *name,
-				      char *buf, size_t len)
-{
-	int rc = famfs_fs_child_relpath(fs, dir_ino, name, buf, len);
-
-	return rc == -ENOENT ? -ESTALE : rc;
-}
-void famfs_fill_attrs(const struct famfs_device *dev, const struct famfs_inode *ino,
+void famfs_fill_attrs(const struct famfs_device *dev, const struct famfs_attr *a,
 		      struct fsal_attrlist *attrs);
 object_file_type_t famfs_obj_type(mode_t mode);
 
@@ -198,9 +203,7 @@ fsal_status_t famfs_create_export(struct fsal_module *fsal_hdl, void *parse_node
 				  const struct fsal_up_vector *up_ops);
 
 /* up.c */
-void famfs_up_change(void *arg, uint64_t ino, uint64_t parent, unsigned int what);
-int famfs_up_start(struct famfs_device *dev);
-void famfs_up_stop(struct famfs_device *dev);
+void famfs_up_changed(void *arg, const struct famfs_ll_change *c, size_t n, bool reset);
 void famfs_up_attach(struct famfs_device *dev, struct famfs_fsal_export *exp);
 void famfs_up_detach(struct famfs_device *dev, struct famfs_fsal_export *exp);
 

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fuse_fs.h"
+#include "fuse/fuse_fs.h"
 #include "gw.h"
 
 /* Where the daemon's messages go; set before any thread starts. */
@@ -156,6 +156,12 @@ static int mount_wait_child(pid_t child, int fd, const char *mp)
 	}
 	waitpid(child, &status, 0);
 	return GW_EXIT_FAIL;
+}
+
+/* The "major:minor" of the mount at @mp (the FUSE daemon sets its read-ahead by it). */
+static int mount_devno(const char *mp, char *buf, size_t len)
+{
+	return gw_mountinfo_find(mp, buf, len, NULL, 0);
 }
 
 int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
@@ -306,6 +312,8 @@ int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
 			     "%s: this host is not the famfs master: the mount is read-only", dev);
 	o.on_ready = mount_on_ready;
 	o.ready_arg = &ready;
+	o.log = gw_mount_log;
+	o.devno_of = mount_devno;
 
 	{
 		char dir[PATH_MAX];

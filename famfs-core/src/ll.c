@@ -1,0 +1,933 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @file ll.c
+ * @brief The by-inode file-system API shared by the NFS FSAL and the FUSE daemon
+ *        (see famfs/ll.h for what it owns, its invariants and the lock order).
+ *
+ * Built only on the public famfs_fs calls: namespace reads under famfs_fs_rdlock(),
+ * changes under famfs_fs_lock() with the mutators of fs.h.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "famfs/io.h"
+#include "famfs/ll.h"
+#include "famfs/msg.h"
+#include "famfs/path.h"
+#include "internal.h"
+
+/** More changes than this between two follow steps: report a reset instead. */
+#define LL_MAX_CHANGES 16384
+#define LL_PIN_BUCKETS 1024
+
+/** An inode held open; the pointer is the one famfs_fs_pin() was given. */
+struct ll_pin {
+	uint64_t ino;
+	struct famfs_inode *inode;
+	uint32_t count;
+	struct ll_pin *next;
+};
+
+struct famfs_ll {
+	struct famfs_fs *fs;
+	bool readonly;
+
+	pthread_mutex_t lock; /* pins and changes (a leaf lock) */
+	struct ll_pin *pins[LL_PIN_BUCKETS];
+	struct famfs_ll_change *changes;
+	size_t nchanges, capchanges;
+	bool reset;
+
+	pthread_mutex_t flw_lock; /* the follower's stop flag */
+	pthread_cond_t flw_cond;
+	pthread_t flw_thread;
+	bool flw_running, flw_stop;
+	unsigned int interval_ms;
+	famfs_ll_change_fn fn;
+	void *fn_arg;
+};
+
+/* ------------------------------------------------------------------ set-up */
+
+int famfs_ll_new(struct famfs_fs *fs, bool readonly, struct famfs_ll **out)
+{
+	struct famfs_ll *ll = calloc(1, sizeof(*ll));
+
+	if (!ll)
+		return -ENOMEM;
+	ll->fs = fs;
+	ll->readonly = readonly || famfs_fs_role(fs) != FAMFS_ROLE_MASTER;
+	pthread_mutex_init(&ll->lock, NULL);
+	pthread_mutex_init(&ll->flw_lock, NULL);
+	pthread_cond_init(&ll->flw_cond, NULL);
+	*out = ll;
+	return 0;
+}
+
+void famfs_ll_free(struct famfs_ll *ll)
+{
+	if (!ll)
+		return;
+	famfs_ll_follow_stop(ll);
+	for (size_t b = 0; b < LL_PIN_BUCKETS; b++) {
+		struct ll_pin *p, *next;
+
+		for (p = ll->pins[b]; p; p = next) {
+			next = p->next;
+			while (p->count--)
+				famfs_fs_unpin(ll->fs, p->inode);
+			free(p);
+		}
+	}
+	free(ll->changes);
+	pthread_cond_destroy(&ll->flw_cond);
+	pthread_mutex_destroy(&ll->flw_lock);
+	pthread_mutex_destroy(&ll->lock);
+	free(ll);
+}
+
+struct famfs_fs *famfs_ll_fs(struct famfs_ll *ll)
+{
+	return ll->fs;
+}
+
+bool famfs_ll_writable(const struct famfs_ll *ll)
+{
+	return !ll->readonly;
+}
+
+/* ------------------------------------------------------------------ permission */
+
+bool famfs_cred_in_group(const struct famfs_cred *cr, gid_t gid)
+{
+	if (cr->gid == gid)
+		return true;
+	for (size_t k = 0; k < cr->ngroups; k++)
+		if (cr->groups[k] == gid)
+			return true;
+	return false;
+}
+
+int famfs_permit(const struct famfs_cred *cr, mode_t mode, uid_t uid, gid_t gid, int mask)
+{
+	unsigned int bits;
+
+	if (!cr || !mask)
+		return 0;
+	if (cr->uid == 0) {
+		/* root: everything but executing a file nobody may execute */
+		if ((mask & FAMFS_MAY_EXEC) && !S_ISDIR(mode) && !(mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	if (cr->uid == uid)
+		bits = (mode >> 6) & 7;
+	else if (famfs_cred_in_group(cr, gid))
+		bits = (mode >> 3) & 7;
+	else
+		bits = mode & 7;
+	return ((unsigned int)mask & ~bits) ? -EACCES : 0;
+}
+
+static int permit_inode(const struct famfs_cred *cr, const struct famfs_inode *i, int mask)
+{
+	return famfs_permit(cr, i->mode, i->uid, i->gid, mask);
+}
+
+/* The sticky rule: in a sticky directory only the owner of @victim or of @dir, or root. */
+static int permit_sticky(const struct famfs_cred *cr, const struct famfs_inode *dir,
+			 const struct famfs_inode *victim)
+{
+	if (!cr || !(dir->mode & S_ISVTX) || cr->uid == 0 || cr->uid == victim->uid ||
+	    cr->uid == dir->uid)
+		return 0;
+	return -EPERM;
+}
+
+/* Remove @victim from @dir: write and search on @dir, then the sticky rule. */
+static int permit_remove(const struct famfs_cred *cr, const struct famfs_inode *dir,
+			 const struct famfs_inode *victim)
+{
+	int rc = permit_inode(cr, dir, FAMFS_MAY_WRITE | FAMFS_MAY_EXEC);
+
+	return rc ? rc : permit_sticky(cr, dir, victim);
+}
+
+/* ------------------------------------------------------------------ pins and inodes */
+
+static size_t pin_hash(uint64_t ino)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ULL) >> 40) & (LL_PIN_BUCKETS - 1);
+}
+
+/* The pin of @ino or NULL; the caller holds ll->lock. */
+static struct ll_pin *pin_find(struct famfs_ll *ll, uint64_t ino)
+{
+	struct ll_pin *p;
+
+	for (p = ll->pins[pin_hash(ino)]; p; p = p->next)
+		if (p->ino == ino)
+			return p;
+	return NULL;
+}
+
+/*
+ * The inode numbered @ino: the linked one, or the removed one a pin holds (POSIX keeps
+ * a removed open file). The caller holds the namespace read lock (or the appender lock).
+ */
+static struct famfs_inode *ll_inode(struct famfs_ll *ll, uint64_t ino)
+{
+	struct famfs_inode *i = famfs_ns_get(famfs_fs_ns(ll->fs), ino);
+	struct ll_pin *p;
+
+	if (i)
+		return i;
+	pthread_mutex_lock(&ll->lock);
+	p = pin_find(ll, ino);
+	i = p ? p->inode : NULL;
+	pthread_mutex_unlock(&ll->lock);
+	return i && i->removed_at != UINT64_MAX ? i : NULL;
+}
+
+/* The linked directory @ino: -ESTALE gone, -ENOTDIR. Under the read or appender lock. */
+static int ll_dir(struct famfs_ll *ll, uint64_t ino, struct famfs_inode **out)
+{
+	int rc = famfs_ns_get_dir(famfs_fs_ns(ll->fs), ino, out);
+
+	return rc == -ENOENT ? -ESTALE : rc;
+}
+
+int famfs_ll_pin(struct famfs_ll *ll, uint64_t ino)
+{
+	struct famfs_inode *i;
+	struct ll_pin *p, *fresh = calloc(1, sizeof(*fresh));
+	int rc = 0;
+
+	if (!fresh)
+		return -ENOMEM;
+	famfs_fs_rdlock(ll->fs);
+	i = ll_inode(ll, ino);
+	if (!i)
+		rc = -ESTALE;
+	else if (S_ISDIR(i->mode))
+		rc = -EISDIR;
+	if (!rc) {
+		pthread_mutex_lock(&ll->lock);
+		p = pin_find(ll, ino);
+		if (!p) {
+			p = fresh;
+			fresh = NULL;
+			p->ino = ino;
+			p->inode = i;
+			p->next = ll->pins[pin_hash(ino)];
+			ll->pins[pin_hash(ino)] = p;
+		}
+		p->count++;
+		i = p->inode;
+		pthread_mutex_unlock(&ll->lock);
+	}
+	famfs_fs_rdunlock(ll->fs);
+	if (!rc)
+		famfs_fs_pin(ll->fs, i); /* takes the namespace write lock */
+	free(fresh);
+	return rc;
+}
+
+void famfs_ll_unpin(struct famfs_ll *ll, uint64_t ino)
+{
+	struct ll_pin **pp, *p;
+	struct famfs_inode *i = NULL;
+
+	pthread_mutex_lock(&ll->lock);
+	for (pp = &ll->pins[pin_hash(ino)]; (p = *pp); pp = &p->next) {
+		if (p->ino != ino)
+			continue;
+		i = p->inode;
+		if (--p->count == 0) {
+			*pp = p->next;
+			free(p);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&ll->lock);
+	if (i)
+		famfs_fs_unpin(ll->fs, i);
+}
+
+/* ------------------------------------------------------------------ attributes */
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ b[k]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The attributes of @i; the caller holds the read (or appender) lock. */
+static void ll_fill(struct famfs_ll *ll, const struct famfs_inode *i, struct famfs_attr *a)
+{
+	bool dir = S_ISDIR(i->mode), removed = i->removed_at != UINT64_MAX;
+	uint64_t change = i->ctime_ns > i->mtime_ns ? i->ctime_ns : i->mtime_ns;
+
+	memset(a, 0, sizeof(*a));
+	a->ino = i->ino;
+	if (i->parent)
+		a->parent = i->parent->ino;
+	else if (i == famfs_fs_ns(ll->fs)->root)
+		a->parent = i->ino;
+	a->mode = i->mode;
+	a->nlink = dir ? 2 : (removed ? 0 : 1);
+	a->uid = i->uid;
+	a->gid = i->gid;
+	a->size = dir ? 4096 : i->size;
+	a->space = dir ? 4096 : famfs_fmap_capacity(&i->fmap);
+	a->mtime_ns = i->mtime_ns;
+	a->ctime_ns = i->ctime_ns;
+	a->atime_ns = i->atime_ns ? i->atime_ns : i->mtime_ns;
+	/* Never-set times: fall back to the creating entry so changes still show. */
+	a->change = change ? change : (i->log_index == UINT64_MAX ? 1 : i->log_index + 2);
+	if (dir)
+		a->change += i->nchildren;
+	if (!dir)
+		a->map_sig = fnv1a(fnv1a(0xcbf29ce484222325ULL, &i->size, sizeof(i->size)),
+				   &i->fmap, sizeof(i->fmap));
+	a->memerr = i->memerr;
+}
+
+int famfs_ll_getattr(struct famfs_ll *ll, uint64_t ino, struct famfs_attr *out)
+{
+	struct famfs_inode *i;
+
+	famfs_fs_rdlock(ll->fs);
+	i = ll_inode(ll, ino);
+	if (i)
+		ll_fill(ll, i, out);
+	famfs_fs_rdunlock(ll->fs);
+	return i ? 0 : -ESTALE;
+}
+
+int famfs_ll_resolve(struct famfs_ll *ll, const char *relpath, struct famfs_attr *out)
+{
+	struct famfs_inode *i;
+	int rc;
+
+	famfs_fs_rdlock(ll->fs);
+	rc = famfs_fs_resolve(ll->fs, relpath, &i);
+	if (!rc)
+		ll_fill(ll, i, out);
+	famfs_fs_rdunlock(ll->fs);
+	return rc;
+}
+
+int famfs_ll_access(struct famfs_ll *ll, uint64_t ino, int mask, const struct famfs_cred *cr)
+{
+	struct famfs_inode *i;
+	int rc;
+
+	famfs_fs_rdlock(ll->fs);
+	i = ll_inode(ll, ino);
+	rc = i ? permit_inode(cr, i, mask) : -ESTALE;
+	famfs_fs_rdunlock(ll->fs);
+	return rc;
+}
+
+int famfs_ll_lookup(struct famfs_ll *ll, uint64_t dir, const char *name,
+		    const struct famfs_cred *cr, struct famfs_attr *out)
+{
+	struct famfs_inode *d, *c = NULL;
+	size_t len = strlen(name);
+	int rc;
+
+	famfs_fs_rdlock(ll->fs);
+	rc = ll_dir(ll, dir, &d);
+	if (!rc)
+		rc = permit_inode(cr, d, FAMFS_MAY_EXEC);
+	if (!rc && len > FAMFS_RELPATH_MAX)
+		rc = -ENAMETOOLONG;
+	if (!rc) {
+		if (strcmp(name, ".") == 0)
+			c = d;
+		else if (strcmp(name, "..") == 0)
+			c = d->parent ? d->parent : d;
+		else
+			c = famfs_ns_lookup(famfs_fs_ns(ll->fs), d, name, len);
+		if (c)
+			ll_fill(ll, c, out);
+		else
+			rc = -ENOENT;
+	}
+	famfs_fs_rdunlock(ll->fs);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ directories */
+
+static int dirent_cmp(const void *a, const void *b)
+{
+	const struct famfs_dirent *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+int famfs_ll_readdir(struct famfs_ll *ll, uint64_t dir, uint64_t after, const struct famfs_cred *cr,
+		     struct famfs_dirsnap *snap)
+{
+	struct famfs_inode *d, *c;
+	size_t k = 0;
+	int rc;
+
+	famfs_dirsnap_free(snap);
+	snap->ino = dir;
+	famfs_fs_rdlock(ll->fs);
+	rc = ll_dir(ll, dir, &d);
+	if (!rc)
+		rc = permit_inode(cr, d, FAMFS_MAY_READ);
+	if (!rc) {
+		snap->parent = d->parent ? d->parent->ino : d->ino;
+		snap->ents = malloc((d->nchildren + 1) * sizeof(*snap->ents));
+		if (!snap->ents)
+			rc = -ENOMEM;
+	}
+	if (!rc) {
+		famfs_ns_foreach_child(d, c)
+		{
+			if (k >= d->nchildren)
+				break;
+			if (FAMFS_DIR_COOKIE(c->ino) <= after)
+				continue;
+			snap->ents[k].ino = c->ino;
+			snap->ents[k].type = c->mode & S_IFMT;
+			memcpy(snap->ents[k].name, c->name, c->namelen);
+			snap->ents[k].name[c->namelen] = '\0';
+			k++;
+		}
+	}
+	famfs_fs_rdunlock(ll->fs);
+	snap->n = k;
+	if (k > 1)
+		qsort(snap->ents, k, sizeof(*snap->ents), dirent_cmp);
+	return rc;
+}
+
+size_t famfs_dirsnap_seek(const struct famfs_dirsnap *snap, uint64_t cookie)
+{
+	size_t lo = 0, hi = snap->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (FAMFS_DIR_COOKIE(snap->ents[mid].ino) <= cookie)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void famfs_dirsnap_free(struct famfs_dirsnap *snap)
+{
+	free(snap->ents);
+	snap->ents = NULL;
+	snap->n = 0;
+}
+
+void famfs_ll_statfs(struct famfs_ll *ll, struct famfs_ll_statfs *out)
+{
+	const struct famfs_bitmap *bm;
+	uint64_t slots, used;
+
+	memset(out, 0, sizeof(*out));
+	famfs_fs_rdlock(ll->fs);
+	bm = famfs_fs_bitmap(ll->fs);
+	out->unit = bm->unit;
+	out->blocks = bm->nbits - bm->reserved;
+	out->bfree = famfs_bitmap_free_bytes(bm) / bm->unit;
+	slots = famfs_fs_log(ll->fs)->lh_last_index + 1;
+	used = famfs_fs_stats(ll->fs)->entries;
+	famfs_fs_rdunlock(ll->fs);
+	out->files = slots;
+	out->ffree = used < slots ? slots - used : 0;
+	out->name_max = FAMFS_RELPATH_MAX;
+}
+
+/* ------------------------------------------------------------------ I/O */
+
+ssize_t famfs_ll_read(struct famfs_ll *ll, uint64_t ino, uint64_t off, void *buf, size_t len,
+		      unsigned int flags, bool *eof)
+{
+	struct famfs_inode *i;
+	ssize_t n;
+
+	famfs_fs_rdlock(ll->fs);
+	i = ll_inode(ll, ino);
+	if (!i)
+		n = -ESTALE;
+	else if (S_ISDIR(i->mode))
+		n = -EISDIR;
+	else
+		n = famfs_file_read(ll->fs, i, off, buf, len, flags);
+	if (n >= 0 && eof)
+		*eof = off + (uint64_t)n >= i->size;
+	famfs_fs_rdunlock(ll->fs);
+	return n;
+}
+
+ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const void *buf, size_t len)
+{
+	uint64_t end = off + len;
+	struct famfs_inode *i;
+	ssize_t n;
+	int rc;
+
+	if (ll->readonly)
+		return -EROFS;
+	if (end < off)
+		return -EFBIG;
+	famfs_fs_rdlock(ll->fs);
+	i = ll_inode(ll, ino);
+	if (i && !S_ISDIR(i->mode) && end > i->size) {
+		/* Grow first (appender lock), then copy under the read lock. */
+		famfs_fs_rdunlock(ll->fs);
+		rc = famfs_fs_grow(ll->fs, ino, end); /* a removed file cannot grow */
+		if (rc)
+			return rc == -ENOENT ? -ESTALE : rc;
+		famfs_fs_rdlock(ll->fs);
+		i = ll_inode(ll, ino);
+	}
+	if (!i)
+		n = -ESTALE;
+	else if (S_ISDIR(i->mode))
+		n = -EISDIR;
+	else
+		n = famfs_file_write(ll->fs, i, off, buf, len);
+	famfs_fs_rdunlock(ll->fs);
+	return n;
+}
+
+/* ------------------------------------------------------------------ changes */
+
+static uint64_t ll_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Become the appender for a change: -EROFS on a read-only layer, else famfs_fs_lock(). */
+static int ll_begin(struct famfs_ll *ll)
+{
+	return ll->readonly ? -EROFS : famfs_fs_lock(ll->fs);
+}
+
+/* Owner, group and mode of a new object in @d (POSIX inode_init_owner rules). */
+static int new_owner(const struct famfs_cred *cr, const struct famfs_inode *d,
+		     const struct famfs_ll_new *nw, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	*mode = nw->mode;
+	*uid = nw->uid;
+	*gid = nw->gid;
+	if (cr && cr->uid != 0) {
+		if (*uid != cr->uid)
+			return -EPERM;
+		if (*gid != cr->gid && !famfs_cred_in_group(cr, *gid) && !(d->mode & S_ISGID))
+			return -EPERM;
+	}
+	if (d->mode & S_ISGID) {
+		*gid = d->gid;
+		if (S_ISDIR(*mode))
+			*mode |= S_ISGID;
+		else if ((*mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && cr &&
+			 cr->uid != 0 && !famfs_cred_in_group(cr, *gid))
+			*mode &= ~(mode_t)S_ISGID;
+	}
+	return 0;
+}
+
+int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
+		    const struct famfs_ll_new *nw, unsigned int flags, const struct famfs_cred *cr,
+		    struct famfs_attr *out, bool *created)
+{
+	char rel[FAMFS_RELPATH_MAX + 1];
+	struct famfs_inode *d, *c = NULL;
+	bool isdir = S_ISDIR(nw->mode);
+	mode_t mode = nw->mode;
+	uid_t uid = nw->uid;
+	gid_t gid = nw->gid;
+	int rc;
+
+	if (created)
+		*created = false;
+	if (!isdir && !S_ISREG(nw->mode))
+		return ll->readonly ? -EROFS : -EPERM; /* famfs holds files and directories */
+	rc = ll_begin(ll);
+	if (rc)
+		return rc;
+	/* Under the appender lock nothing else changes the view: pointers stay valid. */
+	famfs_fs_rdlock(ll->fs);
+	rc = ll_dir(ll, dir, &d);
+	if (!rc)
+		rc = permit_inode(cr, d, FAMFS_MAY_EXEC);
+	if (!rc && strlen(name) > FAMFS_RELPATH_MAX)
+		rc = -ENAMETOOLONG;
+	if (!rc)
+		c = famfs_ns_lookup(famfs_fs_ns(ll->fs), d, name, strlen(name));
+	/* Opening an existing file needs no write permission on the directory. */
+	if (!rc && !c)
+		rc = permit_inode(cr, d, FAMFS_MAY_WRITE);
+	if (!rc && !c)
+		rc = new_owner(cr, d, nw, &mode, &uid, &gid);
+	famfs_fs_rdunlock(ll->fs);
+	if (!rc && c) {
+		if ((flags & FAMFS_LL_EXCL) || isdir)
+			rc = -EEXIST;
+		else if (S_ISDIR(c->mode))
+			rc = -EISDIR;
+		goto out_fill;
+	}
+	if (!rc)
+		rc = famfs_fs_child_relpath(ll->fs, dir, name, rel, sizeof(rel));
+	if (rc)
+		goto out_unlock;
+	if (isdir)
+		rc = famfs_fs_mkdir(ll->fs, rel, mode & 07777, uid, gid, &c);
+	else
+		rc = famfs_fs_create(ll->fs, rel, nw->size, mode & 07777, uid, gid, NULL, &c);
+	if (!rc && (nw->atime_ns || nw->mtime_ns))
+		rc = famfs_fs_setattr(ll->fs, c, FAMFS_ATTR_ATIME | FAMFS_ATTR_MTIME, 0, 0, 0,
+				      nw->mtime_ns ? nw->mtime_ns : ll_now_ns(),
+				      nw->atime_ns ? nw->atime_ns : ll_now_ns());
+	if (!rc && created)
+		*created = true;
+out_fill:
+	if (!rc && out) {
+		famfs_fs_rdlock(ll->fs);
+		ll_fill(ll, c, out);
+		famfs_fs_rdunlock(ll->fs);
+	}
+out_unlock:
+	famfs_fs_unlock(ll->fs);
+	return rc;
+}
+
+int famfs_ll_unlink(struct famfs_ll *ll, uint64_t dir, const char *name, enum famfs_ll_kind kind,
+		    const struct famfs_cred *cr)
+{
+	struct famfs_inode *d, *c = NULL;
+	int rc = ll_begin(ll);
+
+	if (rc)
+		return rc;
+	famfs_fs_rdlock(ll->fs);
+	rc = ll_dir(ll, dir, &d);
+	if (!rc && !(c = famfs_ns_lookup(famfs_fs_ns(ll->fs), d, name, strlen(name))))
+		rc = -ENOENT;
+	if (!rc && kind == FAMFS_LL_DIR && !S_ISDIR(c->mode))
+		rc = -ENOTDIR;
+	if (!rc && kind == FAMFS_LL_FILE && S_ISDIR(c->mode))
+		rc = -EISDIR;
+	if (!rc)
+		rc = permit_remove(cr, d, c);
+	if (!rc && S_ISDIR(c->mode) && c->nchildren)
+		rc = -ENOTEMPTY;
+	famfs_fs_rdunlock(ll->fs);
+	if (!rc)
+		rc = famfs_fs_remove(ll->fs, d, name);
+	famfs_fs_unlock(ll->fs);
+	return rc;
+}
+
+int famfs_ll_rename(struct famfs_ll *ll, uint64_t olddir, const char *oldname, uint64_t newdir,
+		    const char *newname, unsigned int flags, const struct famfs_cred *cr)
+{
+	struct famfs_inode *od, *nd = NULL, *obj = NULL, *target = NULL;
+	int rc = ll_begin(ll);
+
+	if (rc)
+		return rc;
+	famfs_fs_rdlock(ll->fs);
+	rc = ll_dir(ll, olddir, &od);
+	if (!rc)
+		rc = ll_dir(ll, newdir, &nd);
+	if (!rc && !(obj = famfs_ns_lookup(famfs_fs_ns(ll->fs), od, oldname, strlen(oldname))))
+		rc = -ENOENT;
+	if (!rc)
+		target = famfs_ns_lookup(famfs_fs_ns(ll->fs), nd, newname, strlen(newname));
+	if (!rc && target && (flags & FAMFS_LL_NOREPLACE))
+		rc = -EEXIST;
+	if (!rc)
+		rc = permit_remove(cr, od, obj);
+	if (!rc)
+		rc = permit_inode(cr, nd, FAMFS_MAY_WRITE | FAMFS_MAY_EXEC);
+	if (!rc && target && target != obj)
+		rc = permit_sticky(cr, nd, target);
+	/* A directory that changes parent rewrites its "..": write permission on it. */
+	if (!rc && S_ISDIR(obj->mode) && od != nd)
+		rc = permit_inode(cr, obj, FAMFS_MAY_WRITE);
+	famfs_fs_rdunlock(ll->fs);
+	if (!rc)
+		rc = famfs_fs_rename(ll->fs, od, oldname, nd, newname);
+	famfs_fs_unlock(ll->fs);
+	return rc;
+}
+
+/* May @cr make the changes @sa asks of @i? Adjusts the mode (setgid) as POSIX does. */
+static int permit_setattr(const struct famfs_cred *cr, const struct famfs_inode *i,
+			  struct famfs_ll_setattr *sa)
+{
+	bool owner = !cr || cr->uid == 0 || cr->uid == i->uid;
+	int rc;
+
+	if (!cr || cr->uid == 0)
+		return 0;
+	if ((sa->valid & FAMFS_SET_UID) && sa->uid != i->uid)
+		return -EPERM;
+	if ((sa->valid & FAMFS_SET_GID) && sa->gid != i->gid &&
+	    (!owner || !famfs_cred_in_group(cr, sa->gid)))
+		return -EPERM;
+	if (sa->valid & FAMFS_SET_MODE) {
+		gid_t g = (sa->valid & FAMFS_SET_GID) ? sa->gid : i->gid;
+
+		if (!owner)
+			return -EPERM;
+		if (!famfs_cred_in_group(cr, g))
+			sa->mode &= ~(mode_t)S_ISGID;
+	}
+	if (sa->valid & (FAMFS_SET_MTIME | FAMFS_SET_ATIME)) {
+		bool now_only =
+		    !((sa->valid & FAMFS_SET_MTIME) && !(sa->valid & FAMFS_SET_MTIME_NOW)) &&
+		    !((sa->valid & FAMFS_SET_ATIME) && !(sa->valid & FAMFS_SET_ATIME_NOW));
+
+		if (!owner && !now_only)
+			return -EPERM;
+		if (!owner && (rc = permit_inode(cr, i, FAMFS_MAY_WRITE)))
+			return rc;
+	}
+	if (sa->valid & FAMFS_SET_SIZE) {
+		rc = permit_inode(cr, i, FAMFS_MAY_WRITE);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int famfs_ll_setattr(struct famfs_ll *ll, uint64_t ino, const struct famfs_ll_setattr *req,
+		     const struct famfs_cred *cr, struct famfs_attr *out)
+{
+	struct famfs_ll_setattr sa = *req;
+	struct famfs_inode *i;
+	uint32_t valid = 0;
+	uint64_t now = ll_now_ns();
+	int rc = ll_begin(ll);
+
+	if (rc)
+		return rc;
+	famfs_fs_rdlock(ll->fs);
+	i = ll_inode(ll, ino);
+	rc = i ? permit_setattr(cr, i, &sa) : -ESTALE;
+	if (!rc && (sa.valid & FAMFS_SET_SIZE) && S_ISDIR(i->mode))
+		rc = -EISDIR;
+	famfs_fs_rdunlock(ll->fs);
+	if (!rc && (sa.valid & FAMFS_SET_SIZE) && sa.size != i->size)
+		rc = famfs_fs_resize(ll->fs, i, sa.size);
+	if (sa.valid & FAMFS_SET_MODE)
+		valid |= FAMFS_ATTR_MODE;
+	if (sa.valid & FAMFS_SET_UID)
+		valid |= FAMFS_ATTR_UID;
+	if (sa.valid & FAMFS_SET_GID)
+		valid |= FAMFS_ATTR_GID;
+	if (sa.valid & FAMFS_SET_MTIME)
+		valid |= FAMFS_ATTR_MTIME;
+	if (sa.valid & FAMFS_SET_ATIME)
+		valid |= FAMFS_ATTR_ATIME;
+	if (!rc && valid)
+		rc = famfs_fs_setattr(ll->fs, i, valid, sa.mode & 07777, sa.uid, sa.gid,
+				      (sa.valid & FAMFS_SET_MTIME_NOW) ? now : sa.mtime_ns,
+				      (sa.valid & FAMFS_SET_ATIME_NOW) ? now : sa.atime_ns);
+	if (!rc && out) {
+		famfs_fs_rdlock(ll->fs);
+		ll_fill(ll, i, out);
+		famfs_fs_rdunlock(ll->fs);
+	}
+	famfs_fs_unlock(ll->fs);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ following the log */
+
+/* Record one change; the caller holds ll->lock. */
+static void record(struct famfs_ll *ll, uint64_t ino, uint64_t parent, unsigned int what)
+{
+	if (ll->reset)
+		return;
+	if (ll->nchanges >= LL_MAX_CHANGES) {
+		ll->reset = true;
+		return;
+	}
+	if (ll->nchanges == ll->capchanges) {
+		size_t cap = ll->capchanges ? 2 * ll->capchanges : 64;
+		struct famfs_ll_change *c = realloc(ll->changes, cap * sizeof(*c));
+
+		if (!c) {
+			ll->reset = true;
+			return;
+		}
+		ll->changes = c;
+		ll->capchanges = cap;
+	}
+	ll->changes[ll->nchanges++] = (struct famfs_ll_change){ino, parent, what};
+}
+
+/* famfs_fs change callback (namespace write-locked): record only. */
+static void ll_on_change(void *arg, uint64_t ino, uint64_t parent, unsigned int what)
+{
+	struct famfs_ll *ll = arg;
+
+	pthread_mutex_lock(&ll->lock);
+	if (what & FAMFS_CHANGE_RESET) {
+		ll->reset = true;
+	} else {
+		record(ll, ino, parent, what);
+		if (parent && (what & (FAMFS_CHANGE_CREATED | FAMFS_CHANGE_REMOVED)))
+			record(ll, parent, 0, FAMFS_LL_ENTRIES);
+	}
+	pthread_mutex_unlock(&ll->lock);
+}
+
+static int change_cmp(const void *a, const void *b)
+{
+	const struct famfs_ll_change *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->parent < y->parent ? -1 : x->parent > y->parent;
+}
+
+void famfs_ll_follow_step(struct famfs_ll *ll)
+{
+	struct famfs_ll_change *c;
+	size_t n, k, m = 0;
+	bool reset;
+	int rc = famfs_fs_refresh(ll->fs);
+
+	if (rc < 0)
+		famfs_debug("log follower: replay stopped: %s", strerror(-rc));
+	pthread_mutex_lock(&ll->lock);
+	c = ll->changes;
+	n = ll->nchanges;
+	reset = ll->reset;
+	ll->changes = NULL;
+	ll->nchanges = ll->capchanges = 0;
+	ll->reset = false;
+	pthread_mutex_unlock(&ll->lock);
+	if (reset) {
+		n = 0;
+	} else if (n) {
+		/* One record per (ino, parent), kinds merged. */
+		qsort(c, n, sizeof(*c), change_cmp);
+		for (k = 0; k < n; k++) {
+			if (m && c[m - 1].ino == c[k].ino && c[m - 1].parent == c[k].parent)
+				c[m - 1].what |= c[k].what;
+			else
+				c[m++] = c[k];
+		}
+		n = m;
+	}
+	if ((n || reset) && ll->fn)
+		ll->fn(ll->fn_arg, c, n, reset);
+	free(c);
+}
+
+static void *ll_follower(void *arg)
+{
+	struct famfs_ll *ll = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&ll->flw_lock);
+	while (!ll->flw_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += ll->interval_ms / 1000;
+		ts.tv_nsec += (long)(ll->interval_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ll->flw_cond, &ll->flw_lock, &ts);
+		if (ll->flw_stop)
+			break;
+		pthread_mutex_unlock(&ll->flw_lock);
+		famfs_ll_follow_step(ll);
+		pthread_mutex_lock(&ll->flw_lock);
+	}
+	pthread_mutex_unlock(&ll->flw_lock);
+	return NULL;
+}
+
+int famfs_ll_follow(struct famfs_ll *ll, unsigned int interval_ms, famfs_ll_change_fn fn, void *arg)
+{
+	int rc;
+
+	if (ll->flw_running)
+		return -EBUSY;
+	ll->interval_ms = interval_ms ? interval_ms : 1000;
+	ll->fn = fn;
+	ll->fn_arg = arg;
+	ll->flw_stop = false;
+	famfs_fs_set_change_fn(ll->fs, ll_on_change, ll);
+	rc = pthread_create(&ll->flw_thread, NULL, ll_follower, ll);
+	if (rc) {
+		famfs_fs_set_change_fn(ll->fs, NULL, NULL);
+		return -rc;
+	}
+	ll->flw_running = true;
+	return 0;
+}
+
+void famfs_ll_follow_stop(struct famfs_ll *ll)
+{
+	if (!ll->flw_running)
+		return;
+	pthread_mutex_lock(&ll->flw_lock);
+	ll->flw_stop = true;
+	pthread_cond_broadcast(&ll->flw_cond);
+	pthread_mutex_unlock(&ll->flw_lock);
+	pthread_join(ll->flw_thread, NULL);
+	ll->flw_running = false;
+	famfs_fs_set_change_fn(ll->fs, NULL, NULL);
+}
+
+size_t famfs_ll_inodes(struct famfs_ll *ll, uint64_t **out)
+{
+	struct famfs_inode **stack, *i, *c;
+	uint64_t *nums;
+	size_t n = 0, sp = 0, cap;
+
+	famfs_fs_rdlock(ll->fs);
+	cap = famfs_fs_ns(ll->fs)->count + 1;
+	nums = malloc(cap * sizeof(*nums));
+	stack = malloc(cap * sizeof(*stack));
+	if (nums && stack) {
+		stack[sp++] = famfs_fs_ns(ll->fs)->root;
+		while (sp && n < cap) {
+			i = stack[--sp];
+			nums[n++] = i->ino;
+			famfs_ns_foreach_child(i, c)
+			{
+				if (sp < cap)
+					stack[sp++] = c;
+			}
+		}
+	}
+	famfs_fs_rdunlock(ll->fs);
+	free(stack);
+	if (!nums)
+		n = 0;
+	*out = nums;
+	return n;
+}
