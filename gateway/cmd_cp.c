@@ -92,6 +92,12 @@ static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st
 			src);
 		return 0;
 	}
+	/* The log lock is held to find or create the file only, not for its bytes: other
+	 * appenders of this host (the gateway, a FUSE mount) wait at most that long. The
+	 * pin keeps the file's space from reuse should it be removed meanwhile. */
+	rc = famfs_fs_lock(c->fs);
+	if (rc)
+		return rc;
 	rc = famfs_fs_resolve(c->fs, rel, &ino);
 	if (rc == 0) {
 		if (S_ISDIR(ino->mode) || ino->size != (uint64_t)st->st_size) {
@@ -99,21 +105,25 @@ static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st
 				 ":%s: exists with a different size; famfs files keep the size "
 				 "they were created with",
 				 rel);
-			return -EEXIST;
+			rc = -EEXIST;
 		}
 	} else {
 		rc = famfs_fs_creat(c->fs, rel, (uint64_t)st->st_size,
 				    c->have_mode ? c->mode : (st->st_mode & 0777), getuid(),
 				    getgid(), &c->ap, &ino);
-		if (rc) {
+		if (rc)
 			gw_error("cp", "%s -> :%s: %s", src, rel, strerror(-rc));
-			return rc;
-		}
 	}
+	if (rc == 0)
+		famfs_fs_pin(c->fs, ino);
+	famfs_fs_unlock(c->fs);
+	if (rc)
+		return rc;
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		gw_error("cp", "%s: %s", src, strerror(errno));
+		famfs_fs_unpin(c->fs, ino);
 		return rc;
 	}
 	while (off < (uint64_t)st->st_size) {
@@ -138,6 +148,7 @@ static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st
 		progress(c, rel, off, (uint64_t)st->st_size, t0, off == (uint64_t)st->st_size);
 	}
 	close(fd);
+	famfs_fs_unpin(c->fs, ino);
 	return rc;
 }
 
@@ -154,18 +165,21 @@ static int copy_in_dir(struct cp_ctx *c, const char *src, const struct stat *st,
 		gw_error("cp", "%s: is a directory (use -r)", src);
 		return -EISDIR;
 	}
+	rc = famfs_fs_lock(c->fs);
+	if (rc)
+		return rc;
 	rc = famfs_fs_resolve(c->fs, rel, &ino);
 	if (rc == 0 && !S_ISDIR(ino->mode)) {
 		gw_error("cp", ":%s: exists and is not a directory", rel);
-		return -ENOTDIR;
-	}
-	if (rc) {
+		rc = -ENOTDIR;
+	} else if (rc) {
 		rc = famfs_fs_mkdir(c->fs, rel, st->st_mode & 07777, getuid(), getgid(), NULL);
-		if (rc) {
+		if (rc)
 			gw_error("cp", ":%s: %s", rel, strerror(-rc));
-			return rc;
-		}
 	}
+	famfs_fs_unlock(c->fs);
+	if (rc)
+		return rc;
 	d = opendir(src);
 	if (!d) {
 		rc = -errno;
@@ -350,8 +364,7 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 	c.buf = malloc(CP_CHUNK);
 	if (!c.buf)
 		return GW_EXIT_FAIL;
-	/* Into famfs: hold the log lock for the whole copy (one replay, one allocation
-	 * cursor). */
+	/* Into famfs: the log lock is taken per file (copy_in_file) and per directory. */
 	if (is_famfs(dst) ? gw_open_locked(ctx, "cp", &c.fs) : gw_open(ctx, "cp", false, &c.fs)) {
 		free(c.buf);
 		return GW_EXIT_FAIL;
@@ -362,12 +375,12 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 		bool dst_is_dir;
 
 		dst_is_dir = famfs_fs_resolve(c.fs, dst_rel, &dino) == 0 && S_ISDIR(dino->mode);
+		famfs_fs_unlock(c.fs); /* gw_open_locked: a master, replayed; now per file */
 		if (nsrc > 1 && !dst_is_dir) {
 			gw_error("cp",
 				 "%s: with several sources the target must be an existing "
 				 "famfs directory",
 				 dst);
-			famfs_fs_unlock(c.fs);
 			rc = -ENOTDIR;
 			goto out;
 		}
@@ -383,7 +396,6 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 			if (copy_in(&c, argv[a], rel))
 				c.errors++;
 		}
-		famfs_fs_unlock(c.fs);
 	} else {
 		struct stat st;
 		bool dst_is_dir = stat(dst, &st) == 0 && S_ISDIR(st.st_mode);

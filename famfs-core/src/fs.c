@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 
 #include "famfs/cache.h"
 #include "famfs/fs.h"
@@ -167,8 +169,50 @@ void famfs_fs_close(struct famfs_fs *fs)
 
 /* ------------------------------------------------------------------ the appender lock */
 
+/*
+ * The pid that holds a flock on the file behind @fd (from /proc/locks), or 0 when none
+ * is found: what a message about a busy log lock names.
+ */
+static long lock_holder(int fd)
+{
+	unsigned int maj, min;
+	unsigned long ino;
+	char line[256], kind[16], mode[16];
+	struct stat st;
+	long pid, found = 0;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0 || !(f = fopen("/proc/locks", "re")))
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*[^:]: %15s %*s %15s %ld %x:%x:%lu", kind, mode, &pid, &maj,
+			   &min, &ino) == 6 &&
+		    strcmp(kind, "FLOCK") == 0 && strcmp(mode, "WRITE") == 0 &&
+		    ino == (unsigned long)st.st_ino && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev))
+			found = pid;
+	}
+	fclose(f);
+	return found;
+}
+
 int famfs_fs_lock(struct famfs_fs *fs)
 {
+	return famfs_fs_lock_timed(fs, FAMFS_LOCK_FOREVER);
+}
+
+/* Sleep @ms milliseconds. */
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+int famfs_fs_lock_timed(struct famfs_fs *fs, unsigned int timeout_ms)
+{
+	struct timespec deadline;
+	unsigned int waited = 0, nap = 1;
 	int rc;
 
 	if (fs->role != FAMFS_ROLE_MASTER) {
@@ -180,15 +224,58 @@ int famfs_fs_lock(struct famfs_fs *fs)
 		fs->depth++;
 		return 0;
 	}
-	pthread_mutex_lock(&fs->mutex);
-	while (flock(fs->dev->fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
+	if (timeout_ms == FAMFS_LOCK_FOREVER) {
+		pthread_mutex_lock(&fs->mutex);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		rc = pthread_mutex_timedlock(&fs->mutex, &deadline);
+		if (rc) {
+			famfs_debug("%s: the log lock is busy in this process (%u ms)",
+				    fs->dev->path, timeout_ms);
+			return -EAGAIN;
+		}
+	}
+	/* Another process of this host holds the lock: wait, within the bound. */
+	while (flock(fs->dev->fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
 			rc = -errno;
 			famfs_err("%s: cannot take the log lock: %s", fs->dev->path,
 				  strerror(errno));
 			pthread_mutex_unlock(&fs->mutex);
 			return rc;
 		}
+		if (timeout_ms == FAMFS_LOCK_FOREVER) {
+			famfs_msg(FAMFS_MSG_NOTICE,
+				  "%s: waiting for the log lock, held by process %ld",
+				  fs->dev->path, lock_holder(fs->dev->fd));
+			while (flock(fs->dev->fd, LOCK_EX) < 0) {
+				if (errno != EINTR) {
+					rc = -errno;
+					famfs_err("%s: cannot take the log lock: %s", fs->dev->path,
+						  strerror(errno));
+					pthread_mutex_unlock(&fs->mutex);
+					return rc;
+				}
+			}
+			break;
+		}
+		if (waited >= timeout_ms) {
+			famfs_debug("%s: the log lock is held by process %ld for more than %u ms",
+				    fs->dev->path, lock_holder(fs->dev->fd), timeout_ms);
+			pthread_mutex_unlock(&fs->mutex);
+			return -EAGAIN;
+		}
+		sleep_ms(nap);
+		waited += nap;
+		nap = nap < 16 ? nap * 2 : 16;
 	}
 	fs->owner = pthread_self();
 	fs->depth = 1;

@@ -35,6 +35,7 @@ struct ll_pin {
 struct famfs_ll {
 	struct famfs_fs *fs;
 	bool readonly;
+	unsigned int lock_ms; /* how long a change waits for the appender lock */
 
 	pthread_mutex_t lock; /* pins and changes (a leaf lock) */
 	struct ll_pin *pins[LL_PIN_BUCKETS];
@@ -51,6 +52,8 @@ struct famfs_ll {
 	void *fn_arg;
 };
 
+static int ll_begin(struct famfs_ll *ll);
+
 /* ------------------------------------------------------------------ set-up */
 
 int famfs_ll_new(struct famfs_fs *fs, bool readonly, struct famfs_ll **out)
@@ -61,6 +64,7 @@ int famfs_ll_new(struct famfs_fs *fs, bool readonly, struct famfs_ll **out)
 		return -ENOMEM;
 	ll->fs = fs;
 	ll->readonly = readonly || famfs_fs_role(fs) != FAMFS_ROLE_MASTER;
+	ll->lock_ms = FAMFS_LL_LOCK_MS;
 	pthread_mutex_init(&ll->lock, NULL);
 	pthread_mutex_init(&ll->flw_lock, NULL);
 	pthread_cond_init(&ll->flw_cond, NULL);
@@ -93,6 +97,11 @@ void famfs_ll_free(struct famfs_ll *ll)
 struct famfs_fs *famfs_ll_fs(struct famfs_ll *ll)
 {
 	return ll->fs;
+}
+
+void famfs_ll_set_lock_wait(struct famfs_ll *ll, unsigned int ms)
+{
+	ll->lock_ms = ms;
 }
 
 bool famfs_ll_writable(const struct famfs_ll *ll)
@@ -494,7 +503,11 @@ ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const vo
 	if (i && !S_ISDIR(i->mode) && end > i->size) {
 		/* Grow first (appender lock), then copy under the read lock. */
 		famfs_fs_rdunlock(ll->fs);
-		rc = famfs_fs_grow(ll->fs, ino, end); /* a removed file cannot grow */
+		rc = ll_begin(ll);
+		if (!rc) {
+			rc = famfs_fs_grow(ll->fs, ino, end); /* a removed file cannot grow */
+			famfs_fs_unlock(ll->fs);
+		}
 		if (rc)
 			return rc == -ENOENT ? -ESTALE : rc;
 		famfs_fs_rdlock(ll->fs);
@@ -520,10 +533,14 @@ static uint64_t ll_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Become the appender for a change: -EROFS on a read-only layer, else famfs_fs_lock(). */
+/*
+ * Become the appender for a change: -EROFS on a read-only layer; -EAGAIN when another
+ * process of this host holds the log lock longer than the layer waits (a server's
+ * request must not hang behind, say, a long `famfs-gw cp`: NFS clients retry).
+ */
 static int ll_begin(struct famfs_ll *ll)
 {
-	return ll->readonly ? -EROFS : famfs_fs_lock(ll->fs);
+	return ll->readonly ? -EROFS : famfs_fs_lock_timed(ll->fs, ll->lock_ms);
 }
 
 /* Owner, group and mode of a new object in @d (POSIX inode_init_owner rules). */

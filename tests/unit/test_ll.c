@@ -332,6 +332,26 @@ static void test_create_races_rename(void **state)
 	assert_int_equal(famfs_ll_lookup(f->ll, FAMFS_ROOT_INO, "f0", NULL, &a), -ENOENT);
 }
 
+/* Another process holding the log lock (a long `famfs-gw cp`) delays a change, within a bound. */
+static void test_bounded_lock_wait(void **state)
+{
+	struct fx *f = *state;
+	struct famfs_fs *holder = test_dev_open(&f->dev, 0);
+	struct famfs_ll_new nw = {.mode = S_IFREG | 0644};
+	struct famfs_attr a;
+
+	uint64_t fi = make(f, FAMFS_ROOT_INO, "f", S_IFREG | 0644, 0, 0);
+
+	famfs_ll_set_lock_wait(f->ll, 50);
+	assert_int_equal(famfs_fs_lock(holder), 0);
+	assert_int_equal(famfs_ll_create(f->ll, FAMFS_ROOT_INO, "x", &nw, 0, NULL, &a, NULL),
+			 -EAGAIN);
+	assert_int_equal(famfs_ll_write(f->ll, fi, 0, "x", 1), -EAGAIN); /* must grow */
+	famfs_fs_unlock(holder);
+	assert_int_equal(famfs_ll_create(f->ll, FAMFS_ROOT_INO, "x", &nw, 0, NULL, &a, NULL), 0);
+	famfs_fs_close(holder);
+}
+
 static void test_readonly_layer(void **state)
 {
 	struct fx *f = *state;
@@ -361,6 +381,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readdir_cookies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_follower_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_races_rename, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bounded_lock_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly_layer, setup, teardown),
 	};
 

@@ -91,8 +91,14 @@ const char *famfs_fs_replay_stall(const struct famfs_fs *fs);
  */
 int famfs_fs_refresh(struct famfs_fs *fs);
 
-/** Become this host's appender (and refresh). 0, -EROFS on a client, or -errno. */
+/**
+ * Become this host's appender (and refresh), waiting as long as it takes (a message
+ * names the process that holds it). 0, -EROFS on a client, or -errno.
+ */
 int famfs_fs_lock(struct famfs_fs *fs);
+#define FAMFS_LOCK_FOREVER (~0U)
+/** famfs_fs_lock() that gives up after @p timeout_ms with -EAGAIN (servers: "retry"). */
+int famfs_fs_lock_timed(struct famfs_fs *fs, unsigned int timeout_ms);
 void famfs_fs_unlock(struct famfs_fs *fs);
 void famfs_fs_rdlock(struct famfs_fs *fs);
 void famfs_fs_rdunlock(struct famfs_fs *fs);

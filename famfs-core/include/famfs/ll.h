@@ -15,10 +15,11 @@
  *  - An inode number that is not linked answers -ESTALE, unless it is pinned: a file
  *    removed while open keeps its attributes and I/O (POSIX) until its last unpin.
  *    A name that is not there answers -ENOENT.
- *  - Every change checks, in this order: a writable famfs (-EROFS), the caller's
- *    permission when a credential is given (-EACCES, -EPERM), then the change itself
- *    under the host's appender lock, with names resolved to paths only under that lock
- *    (a concurrent rename cannot land a create on a stale path).
+ *  - Every change checks, in this order: a writable famfs (-EROFS), the host's
+ *    appender lock within a bounded wait (-EAGAIN: the front end says "retry"), the
+ *    caller's permission when a credential is given (-EACCES, -EPERM), then the
+ *    change, with names resolved to paths only under that lock (a concurrent rename
+ *    cannot land a create on a stale path).
  *  - A new object belongs to the creator's uid and gid, or to the directory's gid when
  *    the directory is setgid (a new subdirectory inherits the setgid bit).
  *  - The follower delivers changes in batches, sorted by inode number, with no lock of
@@ -86,6 +87,9 @@ int famfs_ll_new(struct famfs_fs *fs, bool readonly, struct famfs_ll **out);
 /** Stop the follower (if any), drop every pin, free. */
 void famfs_ll_free(struct famfs_ll *ll);
 struct famfs_fs *famfs_ll_fs(struct famfs_ll *ll);
+/** How long a change waits for the host's appender lock before -EAGAIN (default). */
+#define FAMFS_LL_LOCK_MS 5000
+void famfs_ll_set_lock_wait(struct famfs_ll *ll, unsigned int ms);
 /** May this layer change the file system (the master, not mounted read-only)? */
 bool famfs_ll_writable(const struct famfs_ll *ll);
 
@@ -178,8 +182,8 @@ ssize_t famfs_ll_read(struct famfs_ll *ll, uint64_t ino, uint64_t off, void *buf
 /**
  * Write @p len bytes at @p off, growing the file first when the write passes its end
  * (the caller's open decided the permission). Data is flushed to the memory on return.
- * @return bytes written; -EROFS; -ESTALE (gone, or removed and cannot grow); -EFBIG;
- *         -ENOSPC; -EIO.
+ * @return bytes written; -EROFS; -EAGAIN (the appender lock stayed busy); -ESTALE (gone, or removed
+ * and cannot grow); -EFBIG; -ENOSPC; -EIO.
  */
 ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const void *buf,
 		       size_t len);
