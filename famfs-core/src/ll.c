@@ -543,6 +543,16 @@ static int ll_begin(struct famfs_ll *ll)
 	return ll->readonly ? -EROFS : famfs_fs_lock_timed(ll->fs, ll->lock_ms);
 }
 
+/* A name a directory may hold: -EINVAL empty, ".", ".." or with a '/'; -ENAMETOOLONG. */
+static int ll_name_check(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	return len > FAMFS_RELPATH_MAX ? -ENAMETOOLONG : 0;
+}
+
 /* Owner, group and mode of a new object in @d (POSIX inode_init_owner rules). */
 static int new_owner(const struct famfs_cred *cr, const struct famfs_inode *d,
 		     const struct famfs_ll_new *nw, mode_t *mode, uid_t *uid, gid_t *gid)
@@ -591,8 +601,8 @@ int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
 	rc = ll_dir(ll, dir, &d);
 	if (!rc)
 		rc = permit_inode(cr, d, FAMFS_MAY_EXEC);
-	if (!rc && strlen(name) > FAMFS_RELPATH_MAX)
-		rc = -ENAMETOOLONG;
+	if (!rc)
+		rc = ll_name_check(name);
 	if (!rc)
 		c = famfs_ns_lookup(famfs_fs_ns(ll->fs), d, name, strlen(name));
 	/* Opening an existing file needs no write permission on the directory. */
@@ -674,6 +684,8 @@ int famfs_ll_rename(struct famfs_ll *ll, uint64_t olddir, const char *oldname, u
 		rc = ll_dir(ll, newdir, &nd);
 	if (!rc && !(obj = famfs_ns_lookup(famfs_fs_ns(ll->fs), od, oldname, strlen(oldname))))
 		rc = -ENOENT;
+	if (!rc)
+		rc = ll_name_check(newname); /* a client's bad name is refused, not logged */
 	if (!rc)
 		target = famfs_ns_lookup(famfs_fs_ns(ll->fs), nd, newname, strlen(newname));
 	if (!rc && target && (flags & FAMFS_LL_NOREPLACE))
