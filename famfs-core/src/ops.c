@@ -241,16 +241,42 @@ static int scrub_range(struct famfs_fs *fs, uint64_t off, uint64_t len, bool kee
 	return rc;
 }
 
+/*
+ * Zero the reused units of @m, a map just allocated (the caller holds the appender lock,
+ * not ns_lock). Each unit's dirty bit is taken under ns_lock, the zeroing done outside it:
+ * the units belong to no file yet, so nobody reads them, and readers of every other file
+ * (NFS READs, FUSE reads) go on meanwhile. 0, or -EIO on bad memory (the unit is kept
+ * from use).
+ */
 static int scrub(struct famfs_fs *fs, const struct famfs_omf_fmap *m)
 {
 	const struct famfs_omf_extent *e =
 	    m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se : m->ie[0].ie_strips;
 	uint64_t n = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->fmap_count : m->ie[0].ie_nstrips;
-	int rc = 0;
+	uint64_t unit = fs->dirty_bm.unit;
+	void *fault;
 
-	for (uint64_t k = 0; k < n && fs->dirty_bm.nset && !rc; k++)
-		rc = scrub_range(fs, e[k].ext_offset, e[k].ext_len, false);
-	return rc;
+	for (uint64_t k = 0; k < n && fs->dirty_bm.nset; k++) {
+		uint64_t end = (e[k].ext_offset + e[k].ext_len) / unit;
+
+		for (uint64_t b = e[k].ext_offset / unit; b < end && b < fs->dirty_bm.nbits; b++) {
+			bool dirty;
+
+			pthread_rwlock_wrlock(&fs->ns_lock);
+			dirty = (fs->dirty_bm.words[b / 64] >> (b % 64)) & 1;
+			if (dirty)
+				famfs_bitmap_clear(&fs->dirty_bm, b * unit, unit);
+			pthread_rwlock_unlock(&fs->ns_lock);
+			if (dirty && fs_dev_fill(fs->dev->base + b * unit, NULL, unit, &fault)) {
+				pthread_rwlock_wrlock(&fs->ns_lock);
+				bad_unit_locked(fs, (uint64_t)((uint8_t *)fault - fs->dev->base),
+						"zeroing reused space");
+				pthread_rwlock_unlock(&fs->ns_lock);
+				return -EIO;
+			}
+		}
+	}
+	return 0;
 }
 
 int fs_scrub_all(struct famfs_fs *fs)
@@ -283,13 +309,14 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 	/* The bits go back so that replaying our own entry claims them without collision. */
 	if (rc == 0) {
 		famfs_bitmap_clear_fmap(&fs->bm, fmap);
-		rc = scrub(fs, fmap);
-	}
-	if (rc == 0) {
 		fs->inflight = *fmap; /* a compaction inside the append must not take it */
 		fs->has_inflight = true;
 	}
 	pthread_rwlock_unlock(&fs->ns_lock);
+	if (rc == 0)
+		rc = scrub(fs, fmap);
+	if (rc == -EIO)
+		fs->has_inflight = false;
 	if (rc == -ENOSPC)
 		famfs_err("'%s': no free space for %llu bytes on %s (%llu bytes free, %llu freed "
 			  "but not yet reusable)",

@@ -3,8 +3,10 @@
  * @file test_ll.c
  * @brief The shared file-system layer (famfs/ll.h): POSIX permissions with a caller's
  *        credentials, ownership of new objects, removed-but-open files, readdir
- *        cookies, the follower's batches, and a create racing a rename of its directory.
+ *        cookies, the follower's batches, a create racing a rename of its directory, and
+ *        reused space zeroed while readers go on.
  */
+/* WRAP: fs_dev_fill */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 #include <cmocka.h>
 
 #include "famfs/ll.h"
+#include "fs_priv.h"
 #include "helpers.h"
 
 struct fx {
@@ -317,9 +320,8 @@ static void test_create_races_rename(void **state)
 	assert_int_equal(pthread_create(&t, NULL, renamer, &r), 0);
 	for (int k = 0; k < 300; k++) {
 		snprintf(name, sizeof(name), "f%d", k);
-		assert_int_equal(famfs_ll_create(f->ll, r.dir, name, &nw, FAMFS_LL_EXCL, NULL, &a,
-						 NULL),
-				 0);
+		assert_int_equal(
+		    famfs_ll_create(f->ll, r.dir, name, &nw, FAMFS_LL_EXCL, NULL, &a, NULL), 0);
 		assert_int_equal(a.parent, r.dir);
 	}
 	r.stop = true;
@@ -352,6 +354,50 @@ static void test_bounded_lock_wait(void **state)
 	famfs_fs_close(holder);
 }
 
+/* The seam: while zeroing reused space, may a reader take the namespace lock? */
+static struct famfs_fs *zero_fs;
+static int zero_calls, zero_readers_blocked;
+int __real_fs_dev_fill(void *dst, const void *src, size_t n, void **fault);
+int __wrap_fs_dev_fill(void *dst, const void *src, size_t n, void **fault)
+{
+	if (zero_fs && !src) {
+		zero_calls++;
+		if (pthread_rwlock_tryrdlock(&zero_fs->ns_lock) == 0)
+			pthread_rwlock_unlock(&zero_fs->ns_lock);
+		else
+			zero_readers_blocked++;
+	}
+	return __real_fs_dev_fill(dst, src, n, fault);
+}
+
+/* Space reused for a new file is zeroed with the namespace lock free: reads go on. */
+static void test_zeroing_leaves_readers_alone(void **state)
+{
+	struct fx *f = *state;
+	struct famfs_ll_setattr grow = {.valid = FAMFS_SET_SIZE, .size = 8 << 20};
+	static char pattern[1 << 20];
+	uint64_t a, d;
+	char buf[16];
+
+	assert_int_equal(famfs_fs_set_no_upstream(f->fs, true), 0);
+	a = make(f, FAMFS_ROOT_INO, "a", S_IFREG | 0644, 0, 0);
+	memset(pattern, 0xA5, sizeof(pattern));
+	for (int k = 0; k < 8; k++)
+		assert_int_equal(
+		    famfs_ll_write(f->ll, a, (uint64_t)k << 20, pattern, sizeof(pattern)),
+		    (ssize_t)sizeof(pattern));
+	assert_int_equal(famfs_ll_unlink(f->ll, FAMFS_ROOT_INO, "a", FAMFS_LL_FILE, NULL), 0);
+	d = make(f, FAMFS_ROOT_INO, "d", S_IFREG | 0644, 0, 0);
+	zero_fs = f->fs;
+	assert_int_equal(famfs_ll_setattr(f->ll, d, &grow, NULL, NULL), 0);
+	zero_fs = NULL;
+	assert_true(zero_calls > 0);		   /* a's old units were reused and zeroed */
+	assert_int_equal(zero_readers_blocked, 0); /* ... with readers free to go on */
+	assert_int_equal(famfs_ll_read(f->ll, d, 4 << 20, buf, sizeof(buf), 0, NULL), 16);
+	for (size_t k = 0; k < sizeof(buf); k++)
+		assert_int_equal(buf[k], 0);
+}
+
 static void test_readonly_layer(void **state)
 {
 	struct fx *f = *state;
@@ -382,6 +428,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_follower_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_races_rename, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bounded_lock_wait, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zeroing_leaves_readers_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly_layer, setup, teardown),
 	};
 
