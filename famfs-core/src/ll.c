@@ -467,6 +467,15 @@ void famfs_ll_statfs(struct famfs_ll *ll, struct famfs_ll_statfs *out)
 
 /* ------------------------------------------------------------------ I/O */
 
+/* The regular file @ino for I/O: 0, -ESTALE, -EISDIR. Under the read lock. */
+static int ll_file(struct famfs_ll *ll, uint64_t ino, struct famfs_inode **out)
+{
+	*out = ll_inode(ll, ino);
+	if (!*out)
+		return -ESTALE;
+	return S_ISDIR((*out)->mode) ? -EISDIR : 0;
+}
+
 ssize_t famfs_ll_read(struct famfs_ll *ll, uint64_t ino, uint64_t off, void *buf, size_t len,
 		      unsigned int flags, bool *eof)
 {
@@ -474,12 +483,8 @@ ssize_t famfs_ll_read(struct famfs_ll *ll, uint64_t ino, uint64_t off, void *buf
 	ssize_t n;
 
 	famfs_fs_rdlock(ll->fs);
-	i = ll_inode(ll, ino);
-	if (!i)
-		n = -ESTALE;
-	else if (S_ISDIR(i->mode))
-		n = -EISDIR;
-	else
+	n = ll_file(ll, ino, &i);
+	if (!n)
 		n = famfs_file_read(ll->fs, i, off, buf, len, flags);
 	if (n >= 0 && eof)
 		*eof = off + (uint64_t)n >= i->size;
@@ -513,11 +518,8 @@ ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const vo
 		famfs_fs_rdlock(ll->fs);
 		i = ll_inode(ll, ino);
 	}
-	if (!i)
-		n = -ESTALE;
-	else if (S_ISDIR(i->mode))
-		n = -EISDIR;
-	else
+	n = ll_file(ll, ino, &i);
+	if (!n)
 		n = famfs_file_write(ll->fs, i, off, buf, len);
 	famfs_fs_rdunlock(ll->fs);
 	return n;
