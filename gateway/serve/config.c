@@ -131,7 +131,8 @@ static int conf_err(const char *file, int line, const char *fmt, ...)
 static const char *const global_keys[] = {"port",	 "bind",       "run_dir",   "log_follow_ms",
 					  "system_uuid", "plugin_dir", "protocols", NULL};
 static const char *const export_keys[] = {"device",	   "path",	  "pseudo", "access",
-					  "device_offset", "system_uuid", NULL};
+					  "device_offset", "system_uuid", "squash", "anonymous_uid",
+					  "anonymous_gid", "clients",	  NULL};
 
 static bool in_list(const char *const *list, const char *k)
 {
@@ -201,6 +202,35 @@ static int conf_export(struct export_def *e, const char *file, int ln, const cha
 			e->ro = true;
 		else
 			return conf_err(file, ln, "access '%s' must be rw or ro", v);
+	} else if (!strcmp(k, "squash")) {
+		if (!strcasecmp(v, "none"))
+			e->squash = "No_Root_Squash";
+		else if (!strcasecmp(v, "root"))
+			e->squash = "Root_Squash";
+		else if (!strcasecmp(v, "all"))
+			e->squash = "All_Squash";
+		else
+			return conf_err(file, ln, "squash '%s' must be none, root or all", v);
+	} else if (!strcmp(k, "anonymous_uid") || !strcmp(k, "anonymous_gid")) {
+		unsigned long id;
+
+		if (parse_uint(v, 4294967294UL, &id))
+			return conf_err(file, ln, "%s '%s' is not a number (0..4294967294)", k, v);
+		if (k[10] == 'u') {
+			e->anon_uid = (uint32_t)id;
+			e->anon_uid_set = true;
+		} else {
+			e->anon_gid = (uint32_t)id;
+			e->anon_gid_set = true;
+		}
+	} else if (!strcmp(k, "clients")) {
+		if (!*v || strspn(v, "0123456789abcdefABCDEF.:/, *-_") != strlen(v))
+			return conf_err(file, ln,
+					"clients '%s': a comma-separated list of addresses, "
+					"networks (10.0.0.0/8) or host names",
+					v);
+		free(e->clients);
+		e->clients = xstrdup(v);
 	} else if (!strcmp(k, "device_offset")) {
 		if (gw_parse_size(v, &e->offset))
 			return conf_err(file, ln, "device_offset '%s' is not a size", v);
@@ -282,7 +312,8 @@ static int conf_setting(struct serve_cfg *c, const char *file, int ln, char *s,
 		return conf_err(file, ln,
 				"unknown setting '%s' (global: port, bind, run_dir, "
 				"log_follow_ms, system_uuid, plugin_dir, protocols; in [export "
-				"NAME]: device, path, pseudo, access, device_offset, system_uuid)",
+				"NAME]: device, path, pseudo, access, device_offset, system_uuid, "
+				"squash, anonymous_uid, anonymous_gid, clients)",
 				k);
 	if (!*v)
 		return conf_err(file, ln, "'%s' has no value", k);
@@ -619,6 +650,7 @@ void serve_cfg_free(struct serve_cfg *c)
 		free(e->pseudo);
 		free(e->fsal);
 		free(e->system_uuid);
+		free(e->clients);
 	}
 	free(c->run_dir);
 	free(c->system_uuid);

@@ -35,16 +35,20 @@
 
 struct export_def {
 	char name[64];
-	char *device;	   /* as given */
-	char *device_abs;  /* absolute, for ganesha.conf */
-	char *path;	   /* directory inside famfs ("/" = all) */
-	char *pseudo;	   /* NFSv4 pseudo path (also the v3 mount path) */
-	char *fsal;	   /* FSAL name; "FAMFS" unless read from a ganesha.conf */
-	char *system_uuid; /* System_UUID for the FSAL block, or NULL */
-	bool ro;	   /* Access_Type = RO asked for */
-	uint64_t offset;   /* Device_Offset */
-	unsigned int id;   /* Export_Id */
-	int line;	   /* where it was defined (config files) */
+	char *device;			 /* as given */
+	char *device_abs;		 /* absolute, for ganesha.conf */
+	char *path;			 /* directory inside famfs ("/" = all) */
+	char *pseudo;			 /* NFSv4 pseudo path (also the v3 mount path) */
+	char *fsal;			 /* FSAL name; "FAMFS" unless read from a ganesha.conf */
+	char *system_uuid;		 /* System_UUID for the FSAL block, or NULL */
+	bool ro;			 /* Access_Type = RO asked for */
+	const char *squash;		 /* ganesha's Squash value: "No_Root_Squash" unless set */
+	bool anon_uid_set, anon_gid_set; /* Anonymous_Uid/Gid given (else ganesha's) */
+	uint32_t anon_uid, anon_gid;
+	char *clients;	 /* the only clients allowed (ganesha Clients list), or NULL */
+	uint64_t offset; /* Device_Offset */
+	unsigned int id; /* Export_Id */
+	int line;	 /* where it was defined (config files) */
 	/* what the device check found */
 	bool checked;
 	bool master;

@@ -153,7 +153,7 @@ int render_conf(const struct serve_cfg *c, const char *out)
 			"\tPath = \"%s\";\n"
 			"\tPseudo = \"%s\";\n"
 			"\tAccess_Type = %s;\n"
-			"\tSquash = No_Root_Squash;\n"
+			"\tSquash = %s;\n"
 			"\tProtocols = %s;\n"
 			"\tTransports = TCP;\n"
 			"\tSecType = sys;\n"
@@ -162,12 +162,25 @@ int render_conf(const struct serve_cfg *c, const char *out)
 			"\t\tDevice = \"%s\";\n",
 			e->name,
 			!e->ro && !e->master ? " (read-only: this host is not the master)" : "",
-			e->id, e->path, e->pseudo, ro ? "RO" : "RW", c->protocols, e->device_abs);
+			e->id, e->path, e->pseudo,
+			e->clients ? "None"
+			: ro	   ? "RO"
+				   : "RW",
+			e->squash ? e->squash : "No_Root_Squash", c->protocols, e->device_abs);
 		if (uuid)
 			fprintf(f, "\t\tSystem_UUID = \"%s\";\n", uuid);
 		if (e->offset)
 			fprintf(f, "\t\tDevice_Offset = %" PRIu64 ";\n", e->offset);
-		fprintf(f, "\t}\n}\n");
+		fprintf(f, "\t}\n");
+		if (e->anon_uid_set)
+			fprintf(f, "\tAnonymous_Uid = %" PRIu32 ";\n", e->anon_uid);
+		if (e->anon_gid_set)
+			fprintf(f, "\tAnonymous_Gid = %" PRIu32 ";\n", e->anon_gid);
+		/* Only the listed clients get in: the export's own access is None. */
+		if (e->clients)
+			fprintf(f, "\tCLIENT {\n\t\tClients = %s;\n\t\tAccess_Type = %s;\n\t}\n",
+				e->clients, ro ? "RO" : "RW");
+		fprintf(f, "}\n");
 	}
 	if (fclose(f) || rename(tmp, out)) {
 		gw_error(SERVE, "%s: %s", out, strerror(errno));

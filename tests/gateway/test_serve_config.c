@@ -313,6 +313,40 @@ static void ganesha_conf_scan_errors_name_line(void **state)
 	unlink(conf_path);
 }
 
+/* Who may do what: squash, anonymous ids and the clients list of an export. */
+static void conf_load_export_rules(void **state)
+{
+	(void)state;
+	assert_int_equal(load_text("[export one]\n"
+				   "device = a.img\n"
+				   "squash = all\n"
+				   "anonymous_uid = 4000\n"
+				   "anonymous_gid = 4001\n"
+				   "clients = 127.0.0.1, 10.0.0.0/8\n"
+				   "[export two]\n"
+				   "device = b.img\n"
+				   "squash = Root\n"),
+			 0);
+	assert_string_equal(cfg.ex[0].squash, "All_Squash");
+	assert_true(cfg.ex[0].anon_uid_set && cfg.ex[0].anon_gid_set);
+	assert_int_equal(cfg.ex[0].anon_uid, 4000);
+	assert_int_equal(cfg.ex[0].anon_gid, 4001);
+	assert_string_equal(cfg.ex[0].clients, "127.0.0.1, 10.0.0.0/8");
+	assert_string_equal(cfg.ex[1].squash, "Root_Squash");
+	assert_false(cfg.ex[1].anon_uid_set);
+	assert_null(cfg.ex[1].clients);
+	serve_cfg_free(&cfg);
+	assert_int_equal(load_text("[export one]\ndevice = a.img\nsquash = some\n"), GW_EXIT_USAGE);
+	assert_error_at(3, "squash 'some' must be none, root or all");
+	serve_cfg_free(&cfg);
+	assert_int_equal(load_text("[export one]\ndevice = a.img\nanonymous_uid = -1\n"),
+			 GW_EXIT_USAGE);
+	assert_error_at(3, "anonymous_uid '-1' is not a number");
+	serve_cfg_free(&cfg);
+	assert_int_equal(load_text("[export one]\ndevice = a.img\nclients = a;b\n"), GW_EXIT_USAGE);
+	assert_error_at(3, "clients 'a;b'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +358,7 @@ int main(void)
 	    cmocka_unit_test_teardown(conf_load_misplaced_and_duplicate_refused, reset),
 	    cmocka_unit_test_teardown(conf_load_no_export_refused, reset),
 	    cmocka_unit_test_teardown(conf_load_missing_file, reset),
+	    cmocka_unit_test_teardown(conf_load_export_rules, reset),
 	    cmocka_unit_test_teardown(ganesha_conf_scan_single_sample, reset),
 	    cmocka_unit_test_teardown(ganesha_conf_scan_multi_sample, reset),
 	    cmocka_unit_test_teardown(ganesha_conf_scan_errors_name_line, reset),
