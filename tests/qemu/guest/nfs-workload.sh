@@ -19,10 +19,22 @@
 # echo >>; an in-place overwrite with dd conv=notrunc; truncate (shrink, grow, to 0,
 # create); an editor-style save (write a temporary file, mv it over the original,
 # with the original held open by a reader: the kernel's silly rename) and sed -i;
-# echo > over an existing file (O_TRUNC); chmod; touch; df; remount; the whole tree
-# compared with a copy kept on the guest's tmpfs, where every step was done as well;
-# MD5SUMS (every file's expected md5) and GONE (names that must not exist) are
-# written into kV for the host to check; umount.
+# echo > over an existing file (O_TRUNC); chmod; touch; df; permissions: as root (not
+# squashed: the exports are No_Root_Squash) a directory locked (0755) holding locked/f
+# (0644, known content) and a sticky directory sticky (01777) holding sticky/rootf
+# (root's, 0666), then as uid 1000 gid 1000 (no other groups; busybox su as the user
+# knfs, which the script adds to /etc/passwd: this busybox's setpriv cannot change ids)
+# each of these is refused with EACCES, as a local file system refuses it: touch
+# locked/new, mkdir locked/d, rm locked/f, mv locked/f locked/g, mv locked/f kV/stolen,
+# echo x >> locked/f; chmod 0777 locked/f with EPERM; none of those names appears, and
+# locked/f keeps its content, owner and mode 0644 (stat as root); in sticky, uid 1000
+# creates sticky/mine (stat: 1000:1000) and removes it, but removing or renaming
+# sticky/rootf is refused (EPERM); remount; locked, sticky and their files still root's
+# with their modes; the whole tree compared with a copy kept on the guest's tmpfs,
+# where every step was done as well (of the permission steps, root's setup: uid 1000
+# changes nothing that stays); MD5SUMS (every file's expected md5) and GONE (names that
+# must not exist, with those uid 1000 was refused or removed) are written into kV for
+# the host to check; umount.
 # Output: one "PASS: [TAG vV] what" or "FAIL: [TAG vV] what: why" line per check.
 # shellcheck disable=SC2317,SC2086 # functions run through check(); paths have no spaces
 
@@ -36,6 +48,9 @@ TAG=$(arg lab.tag nfs)
 BIG_MIB=$(arg lab.big 64)
 LIMIT=$(arg lab.limit 100)
 SMALL="0 1 100 4095 4096 4097 65536 100000 1048579"
+USER1000=knfs # uid 1000, gid 1000: made below in /etc/passwd and /etc/group
+LOCKED_TEXT="root's file in locked"
+ROOTF_TEXT="root's file in sticky"
 
 nfsmount() {
 	mount -t nfs4 -o "vers=$V,port=$PORT,addr=10.0.2.2,clientaddr=10.0.2.15,proto=tcp,hard" \
@@ -96,6 +111,43 @@ op_save_v2() { # an editor's save: a new file, then rename it over the old one
 op_sed() { sed -i 's/= 2/= 3/' "$1/config.txt"; }
 op_clobber() { echo replaced > "$1/a/b2/c/s-100000"; }
 op_chmod() { chmod 600 "$1/notes.txt"; }
+op_perm_setup() { # as root: locked/ (0755) with f (0644), sticky/ (01777) with rootf (0666)
+	mkdir "$1/locked" "$1/sticky" && chmod 0755 "$1/locked" && chmod 01777 "$1/sticky" &&
+		printf '%s\n' "$LOCKED_TEXT" > "$1/locked/f" && chmod 0644 "$1/locked/f" &&
+		printf '%s\n' "$ROOTF_TEXT" > "$1/sticky/rootf" && chmod 0666 "$1/sticky/rootf"
+}
+
+# --- uid 1000 ----------------------------------------------------------------------------
+as_user() { # CMD...: CMD (its words joined, for sh -c) as uid 1000, gid 1000, groups 1000
+	su -s /bin/sh -c "$*" $USER1000 < /dev/null
+}
+refused() { # EACCES|EPERM CMD...: uid 1000 can run commands, but CMD fails with that error
+	# (su's own "can't execute" failure must not pass for a refusal)
+	case $1 in EACCES) want="Permission denied" ;; EPERM) want="Operation not permitted" ;; esac
+	shift
+	as_user true || { echo "cannot run commands as uid 1000"; return 1; }
+	if out=$(as_user "$@" 2>&1); then
+		echo "uid 1000 was allowed: $*"
+		return 1
+	fi
+	case $out in
+	*"$want"*) ;;
+	*) echo "failed, but not with '$want': $out"; return 1 ;;
+	esac
+}
+who_is_user() { # the ids as_user runs with
+	# shellcheck disable=SC2016 # expanded by the user's shell
+	w=$(as_user 'echo $(id -u) $(id -g) $(id -G)')
+	[ "$w" = "1000 1000 1000" ] || { echo "uid, gid, groups: '$w', expected '1000 1000 1000'"; return 1; }
+}
+attrs_are() { # PATH "UID:GID MODE" (octal, as stat -c %a shows it)
+	a=$(stat -c '%u:%g %a' "$1") || return 1
+	[ "$a" = "$2" ] || { echo "$1 is $a, expected $2"; return 1; }
+}
+perm_attrs() { # ROOT: what op_perm_setup made, owned by root, with its modes
+	attrs_are "$1/locked" "0:0 755" && attrs_are "$1/locked/f" "0:0 644" &&
+		attrs_are "$1/sticky" "0:0 1777" && attrs_are "$1/sticky/rootf" "0:0 666"
+}
 
 one_version() {
 	X=/tmp/mirror-$V # the same steps on tmpfs: the expected result
@@ -176,13 +228,41 @@ three"
 	check "touch updates the modification time" touched
 	check "df shows the export's size" sh -c "df -k $M | awk 'NR == 2 && \$2 > 0 {ok = 1} END {exit !ok}' || df -k $M"
 
+	# Permissions: root makes, uid 1000 may not change (the server decides: the client
+	# leaves a directory's write permission to it; the sticky bit it checks itself too).
+	op_perm_setup "$X"
+	check "as root: mkdir locked (0755) with f (0644), sticky (01777) with rootf (0666)" op_perm_setup "$D"
+	check "stat: locked, locked/f, sticky, sticky/rootf are 0:0 with those modes" perm_attrs "$D"
+	check "su $USER1000: uid 1000, gid 1000, groups 1000" who_is_user
+	check "uid 1000: touch locked/new is refused (EACCES)" refused EACCES touch "$D/locked/new"
+	check "uid 1000: mkdir locked/d is refused (EACCES)" refused EACCES mkdir "$D/locked/d"
+	check "uid 1000: rm locked/f is refused (EACCES)" refused EACCES rm "$D/locked/f"
+	check "uid 1000: mv locked/f locked/g is refused (EACCES)" refused EACCES mv "$D/locked/f" "$D/locked/g"
+	check "uid 1000: mv locked/f stolen (out of locked) is refused (EACCES)" refused EACCES mv "$D/locked/f" "$D/stolen"
+	check "uid 1000: echo x >> locked/f is refused (EACCES)" refused EACCES "echo x >> $D/locked/f"
+	check "uid 1000: chmod 0777 locked/f is refused (EPERM)" refused EPERM chmod 0777 "$D/locked/f"
+	check "refused: no locked/new, locked/d, locked/g, stolen" \
+		absent "$D/locked/new" "$D/locked/d" "$D/locked/g" "$D/stolen"
+	locked_kept() { content_is "$D/locked/f" "$LOCKED_TEXT" && attrs_are "$D/locked/f" "0:0 644"; }
+	check "as root: locked/f is still there, its content, 0:0 644" locked_kept
+	check "uid 1000: touch sticky/mine (a 01777 directory)" as_user touch "$D/sticky/mine"
+	check "stat: sticky/mine is 1000:1000" sh -c "[ \"\$(stat -c %u:%g $D/sticky/mine)\" = 1000:1000 ] || ls -ln $D/sticky"
+	check "uid 1000: rm sticky/mine (its own file)" as_user rm "$D/sticky/mine"
+	check "uid 1000: rm sticky/rootf (root's, 0666) is refused (EPERM): the sticky bit" refused EPERM rm "$D/sticky/rootf"
+	check "uid 1000: mv sticky/rootf sticky/taken is refused (EPERM): the sticky bit" \
+		refused EPERM mv "$D/sticky/rootf" "$D/sticky/taken"
+	check "sticky: mine is gone, rootf and its content are there, no taken" \
+		sh -c "[ ! -e $D/sticky/mine ] && [ ! -e $D/sticky/taken ] && cmp $D/sticky/rootf $X/sticky/rootf"
+
 	check "remount" remount
+	check "after remount: locked, locked/f, sticky, sticky/rootf unchanged (0:0, modes)" perm_attrs "$D"
 	manifest "$X" > /tmp/want.manifest
 	manifest "$D" > /tmp/got.manifest
 	check "the whole tree after remount = the tmpfs copy ($(grep -c '  ' /tmp/want.manifest) files, md5)" \
 		sh -c "diff /tmp/want.manifest /tmp/got.manifest | grep '^[-+][^-+]'; cmp -s /tmp/want.manifest /tmp/got.manifest"
 	manifest "$X" | grep '  ' > "$D/MD5SUMS"
-	printf '%s\n' a/b a/b/c/s-100 a/b2/c/s-65536 a/b2/c/s-1 tree empty .config.txt.tmp > "$D/GONE"
+	printf '%s\n' a/b a/b/c/s-100 a/b2/c/s-65536 a/b2/c/s-1 tree empty .config.txt.tmp \
+		locked/new locked/d locked/g stolen sticky/mine sticky/taken > "$D/GONE"
 	check "write MD5SUMS and GONE for the host" sh -c "sync && [ -s $D/MD5SUMS ]"
 	cd /
 	check "umount" umount $M
@@ -197,6 +277,12 @@ if [ "${1:-}" = one ]; then
 	exit 0
 fi
 mkdir -p $M $L/tree/sub
+# The unprivileged user of the permission checks: busybox su (run by root, it asks no
+# password) needs it in /etc/passwd; the initramfs's /etc is writable. Its / is 0700
+# (build-initramfs.sh packs a mktemp -d directory): 0755, or uid 1000 reaches nothing.
+chmod 755 /
+grep -q "^$USER1000:" /etc/passwd || echo "$USER1000:x:1000:1000:permission checks:/tmp:/bin/sh" >> /etc/passwd
+grep -q "^$USER1000:" /etc/group || echo "$USER1000:x:1000:" >> /etc/group
 : > $R
 t0=$(up)
 dd if=/dev/urandom of=$L/big.bin bs=1M count="$BIG_MIB" 2> /dev/null
