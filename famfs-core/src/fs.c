@@ -288,12 +288,48 @@ int famfs_fs_lock_timed(struct famfs_fs *fs, unsigned int timeout_ms)
 	return 0;
 }
 
+/*
+ * Free what no one can reach any more: removed inodes without pins and retired views
+ * (replaced by a compaction) without pinned inodes. Called with ns_lock write-held by a
+ * thread that holds fs->mutex, so no appender session (whose caller may still hold
+ * pointers from before its last change) is in progress in this process.
+ */
+void fs_reap_locked(struct famfs_fs *fs)
+{
+	size_t k = 0;
+
+	famfs_ns_reap(&fs->ns);
+	for (size_t r = 0; r < fs->nretired; r++) {
+		famfs_ns_reap(&fs->retired[r]);
+		if (famfs_ns_pinned(&fs->retired[r]))
+			fs->retired[k++] = fs->retired[r];
+		else
+			famfs_ns_fini(&fs->retired[r]);
+	}
+	fs->nretired = k;
+}
+
+/* fs_reap_locked() if no appender session of this process is in progress. */
+void fs_reap(struct famfs_fs *fs)
+{
+	if (pthread_mutex_trylock(&fs->mutex))
+		return; /* a session runs: it reaps when it ends */
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	fs_reap_locked(fs);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	pthread_mutex_unlock(&fs->mutex);
+}
+
 void famfs_fs_unlock(struct famfs_fs *fs)
 {
 	if (--fs->depth > 0)
 		return;
 	fs->has_inflight = false;
 	flock(fs->dev->fd, LOCK_UN);
+	/* The session is over: its caller holds no pointer to what it removed. */
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	fs_reap_locked(fs);
+	pthread_rwlock_unlock(&fs->ns_lock);
 	pthread_mutex_unlock(&fs->mutex);
 }
 

@@ -61,8 +61,8 @@ struct famfs_fs {
 	struct famfs_omf_fmap inflight; /* allocated for the entry being appended */
 	bool has_inflight;		/* famfs_fs_pin() calls not yet undone */
 	uint64_t reuse_max_freed_at;	/* largest freed_at of space taken over (+1; 0: none) */
-	struct famfs_ns *retired;	/* views replaced by a new log generation: their */
-	size_t nretired;		/* inodes stay valid memory until close */
+	struct famfs_ns *retired;	/* views replaced by a new log generation, kept */
+	size_t nretired;		/* while an inode of theirs is pinned (fs_reap) */
 };
 
 /** Would an upstream host that replays the log find @p dir at its current path? */
@@ -74,6 +74,10 @@ static inline bool fs_chain_upstream(const struct famfs_inode *dir)
 	}
 	return true;
 }
+
+/* fs.c */
+void fs_reap_locked(struct famfs_fs *fs);
+void fs_reap(struct famfs_fs *fs);
 
 /* replay.c */
 int fs_replay_reset(struct famfs_fs *fs);

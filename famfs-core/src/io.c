@@ -124,7 +124,6 @@ void famfs_io_guard_install(void)
 		old_bus = prev; /* chain to whatever was there, never to ourselves */
 }
 
-
 /*
  * Copy @n bytes (evicting @src from the cache first when @inval), or zero @dst when @src
  * is NULL, surviving a memory error; 0 or -EIO with the faulting address in *@fault.

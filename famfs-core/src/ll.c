@@ -37,7 +37,9 @@ struct famfs_ll {
 	bool readonly;
 	unsigned int lock_ms; /* how long a change waits for the appender lock */
 
-	pthread_mutex_t lock; /* pins and changes (a leaf lock) */
+	pthread_mutex_t pin_lock; /* serialises pin, unpin and repin (see the lock order) */
+	uint64_t pin_gen;	  /* log generation the pin table's pointers belong to */
+	pthread_mutex_t lock;	  /* the pin table and changes (a leaf lock) */
 	struct ll_pin *pins[LL_PIN_BUCKETS];
 	struct famfs_ll_change *changes;
 	size_t nchanges, capchanges;
@@ -65,6 +67,8 @@ int famfs_ll_new(struct famfs_fs *fs, bool readonly, struct famfs_ll **out)
 	ll->fs = fs;
 	ll->readonly = readonly || famfs_fs_role(fs) != FAMFS_ROLE_MASTER;
 	ll->lock_ms = FAMFS_LL_LOCK_MS;
+	ll->pin_gen = famfs_fs_generation(fs);
+	pthread_mutex_init(&ll->pin_lock, NULL);
 	pthread_mutex_init(&ll->lock, NULL);
 	pthread_mutex_init(&ll->flw_lock, NULL);
 	pthread_cond_init(&ll->flw_cond, NULL);
@@ -91,6 +95,7 @@ void famfs_ll_free(struct famfs_ll *ll)
 	pthread_cond_destroy(&ll->flw_cond);
 	pthread_mutex_destroy(&ll->flw_lock);
 	pthread_mutex_destroy(&ll->lock);
+	pthread_mutex_destroy(&ll->pin_lock);
 	free(ll);
 }
 
@@ -199,7 +204,8 @@ static struct famfs_inode *ll_inode(struct famfs_ll *ll, uint64_t ino)
 	p = pin_find(ll, ino);
 	i = p ? p->inode : NULL;
 	pthread_mutex_unlock(&ll->lock);
-	return i && i->removed_at != UINT64_MAX ? i : NULL;
+	/* Not in the view, but pinned: removed, or gone with a compaction's old view. */
+	return i;
 }
 
 /* The linked directory @ino: -ESTALE gone, -ENOTDIR. Under the read or appender lock. */
@@ -210,23 +216,67 @@ static int ll_dir(struct famfs_ll *ll, uint64_t ino, struct famfs_inode **out)
 	return rc == -ENOENT ? -ESTALE : rc;
 }
 
+/*
+ * After a log compaction the pins point into the replaced view: move each to the same
+ * inode of the current view while it is still linked there, so that a later remove
+ * keeps the file's current size and map for its open descriptors.
+ */
+static void ll_repin(struct famfs_ll *ll)
+{
+	uint64_t gen = famfs_fs_generation(ll->fs);
+
+	if (__atomic_load_n(&ll->pin_gen, __ATOMIC_ACQUIRE) == gen)
+		return;
+	pthread_mutex_lock(&ll->pin_lock);
+	for (size_t b = 0; ll->pin_gen != gen && b < LL_PIN_BUCKETS; b++) {
+		for (struct ll_pin *p = ll->pins[b]; p; p = p->next) {
+			struct famfs_inode *cur = famfs_fs_pin_ino(ll->fs, p->ino), *old = p->inode;
+
+			if (!cur)
+				continue; /* removed meanwhile: the old inode is what is left */
+			if (cur == old) {
+				famfs_fs_unpin(ll->fs, cur);
+				continue;
+			}
+			for (uint32_t k = 1; k < p->count; k++)
+				famfs_fs_pin(ll->fs, cur);
+			pthread_mutex_lock(&ll->lock);
+			p->inode = cur;
+			pthread_mutex_unlock(&ll->lock);
+			for (uint32_t k = 0; k < p->count; k++)
+				famfs_fs_unpin(ll->fs, old);
+		}
+	}
+	__atomic_store_n(&ll->pin_gen, gen, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&ll->pin_lock);
+}
+
 int famfs_ll_pin(struct famfs_ll *ll, uint64_t ino)
 {
-	struct famfs_inode *i;
+	struct famfs_inode *i = NULL;
 	struct ll_pin *p, *fresh = calloc(1, sizeof(*fresh));
 	int rc = 0;
 
 	if (!fresh)
 		return -ENOMEM;
-	famfs_fs_rdlock(ll->fs);
-	i = ll_inode(ll, ino);
-	if (!i)
-		rc = -ESTALE;
-	else if (S_ISDIR(i->mode))
-		rc = -EISDIR;
+	ll_repin(ll);
+	pthread_mutex_lock(&ll->pin_lock);
+	pthread_mutex_lock(&ll->lock);
+	p = pin_find(ll, ino);
+	pthread_mutex_unlock(&ll->lock);
+	if (p) {
+		famfs_fs_pin(ll->fs, p->inode); /* alive: p holds a pin, pin_lock keeps it */
+	} else {
+		i = famfs_fs_pin_ino(ll->fs, ino); /* looked up and pinned in one step */
+		if (!i)
+			rc = -ESTALE;
+		else if (S_ISDIR(i->mode))
+			rc = -EISDIR;
+		if (rc && i)
+			famfs_fs_unpin(ll->fs, i);
+	}
 	if (!rc) {
 		pthread_mutex_lock(&ll->lock);
-		p = pin_find(ll, ino);
 		if (!p) {
 			p = fresh;
 			fresh = NULL;
@@ -236,12 +286,9 @@ int famfs_ll_pin(struct famfs_ll *ll, uint64_t ino)
 			ll->pins[pin_hash(ino)] = p;
 		}
 		p->count++;
-		i = p->inode;
 		pthread_mutex_unlock(&ll->lock);
 	}
-	famfs_fs_rdunlock(ll->fs);
-	if (!rc)
-		famfs_fs_pin(ll->fs, i); /* takes the namespace write lock */
+	pthread_mutex_unlock(&ll->pin_lock);
 	free(fresh);
 	return rc;
 }
@@ -251,6 +298,7 @@ void famfs_ll_unpin(struct famfs_ll *ll, uint64_t ino)
 	struct ll_pin **pp, *p;
 	struct famfs_inode *i = NULL;
 
+	pthread_mutex_lock(&ll->pin_lock);
 	pthread_mutex_lock(&ll->lock);
 	for (pp = &ll->pins[pin_hash(ino)]; (p = *pp); pp = &p->next) {
 		if (p->ino != ino)
@@ -264,7 +312,8 @@ void famfs_ll_unpin(struct famfs_ll *ll, uint64_t ino)
 	}
 	pthread_mutex_unlock(&ll->lock);
 	if (i)
-		famfs_fs_unpin(ll->fs, i);
+		famfs_fs_unpin(ll->fs, i); /* the last pin may free a removed inode */
+	pthread_mutex_unlock(&ll->pin_lock);
 }
 
 /* ------------------------------------------------------------------ attributes */
@@ -281,12 +330,15 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 /* The attributes of @i; the caller holds the read (or appender) lock. */
 static void ll_fill(struct famfs_ll *ll, const struct famfs_inode *i, struct famfs_attr *a)
 {
-	bool dir = S_ISDIR(i->mode), removed = i->removed_at != UINT64_MAX;
+	bool dir = S_ISDIR(i->mode);
+	/* A pinned inode of a view that a compaction replaced is gone as well. */
+	bool removed =
+	    i->removed_at != UINT64_MAX || famfs_ns_get(famfs_fs_ns(ll->fs), i->ino) != i;
 	uint64_t change = i->ctime_ns > i->mtime_ns ? i->ctime_ns : i->mtime_ns;
 
 	memset(a, 0, sizeof(*a));
 	a->ino = i->ino;
-	if (i->parent)
+	if (i->parent && !removed)
 		a->parent = i->parent->ino;
 	else if (i == famfs_fs_ns(ll->fs)->root)
 		a->parent = i->ino;
@@ -653,6 +705,7 @@ int famfs_ll_unlink(struct famfs_ll *ll, uint64_t dir, const char *name, enum fa
 
 	if (rc)
 		return rc;
+	ll_repin(ll); /* open descriptors keep the file as it is now */
 	famfs_fs_rdlock(ll->fs);
 	rc = ll_dir(ll, dir, &d);
 	if (!rc && !(c = famfs_ns_lookup(famfs_fs_ns(ll->fs), d, name, strlen(name))))
@@ -680,6 +733,7 @@ int famfs_ll_rename(struct famfs_ll *ll, uint64_t olddir, const char *oldname, u
 
 	if (rc)
 		return rc;
+	ll_repin(ll); /* a replaced target's descriptors keep it as it is now */
 	famfs_fs_rdlock(ll->fs);
 	rc = ll_dir(ll, olddir, &od);
 	if (!rc)
@@ -849,6 +903,7 @@ void famfs_ll_follow_step(struct famfs_ll *ll)
 
 	if (rc < 0)
 		famfs_debug("log follower: replay stopped: %s", strerror(-rc));
+	ll_repin(ll);
 	pthread_mutex_lock(&ll->lock);
 	c = ll->changes;
 	n = ll->nchanges;

@@ -79,6 +79,34 @@ void famfs_ns_fini(struct famfs_ns *ns)
 	memset(ns, 0, sizeof(*ns));
 }
 
+void famfs_ns_reap(struct famfs_ns *ns)
+{
+	struct famfs_inode **pp = &ns->graveyard, *n;
+
+	while ((n = *pp)) {
+		if (n->pins) {
+			pp = &n->ino_next;
+			continue;
+		}
+		*pp = n->ino_next;
+		free(n);
+	}
+}
+
+bool famfs_ns_pinned(const struct famfs_ns *ns)
+{
+	const struct famfs_inode *n;
+
+	for (n = ns->graveyard; n; n = n->ino_next)
+		if (n->pins)
+			return true;
+	for (size_t b = 0; ns->by_ino && b < ns->by_ino_cap; b++)
+		for (n = ns->by_ino[b]; n; n = n->ino_next)
+			if (n->pins)
+				return true;
+	return false;
+}
+
 struct famfs_inode *famfs_ns_lookup(const struct famfs_ns *ns, const struct famfs_inode *dir,
 				    const char *name, size_t len)
 {

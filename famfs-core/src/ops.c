@@ -678,14 +678,33 @@ void famfs_fs_pin(struct famfs_fs *fs, struct famfs_inode *ino)
 	pthread_rwlock_unlock(&fs->ns_lock);
 }
 
+struct famfs_inode *famfs_fs_pin_ino(struct famfs_fs *fs, uint64_t ino)
+{
+	struct famfs_inode *i;
+
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	i = famfs_ns_get(&fs->ns, ino);
+	if (i) {
+		i->pins++;
+		fs->npins++;
+	}
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return i;
+}
+
 void famfs_fs_unpin(struct famfs_fs *fs, struct famfs_inode *ino)
 {
+	bool last;
+
 	pthread_rwlock_wrlock(&fs->ns_lock);
 	if (ino->pins) {
 		ino->pins--;
 		fs->npins--;
 	}
+	last = !ino->pins && ino->removed_at != UINT64_MAX;
 	pthread_rwlock_unlock(&fs->ns_lock);
-	if (!ino->pins && ino->removed_at != UINT64_MAX)
+	if (last) {
 		fs_hosts_publish(fs); /* the space this process held may now be reused */
+		fs_reap(fs);	      /* and its memory is returned (@ino is gone after this) */
+	}
 }

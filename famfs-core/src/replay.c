@@ -614,6 +614,11 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 		applied++;
 	}
 	fs->stalled = false;
+	/* A follower's replay outside any appender session returns removed inodes' memory. */
+	if (pthread_mutex_trylock(&fs->mutex) == 0) {
+		fs_reap_locked(fs);
+		pthread_mutex_unlock(&fs->mutex);
+	}
 	pthread_rwlock_unlock(&fs->ns_lock);
 	fs_hosts_publish(fs);
 	return (int)applied;

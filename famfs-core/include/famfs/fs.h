@@ -131,8 +131,9 @@ int famfs_fs_append(struct famfs_fs *fs, struct famfs_log_entry *le);
 
 /**
  * The linked inode numbered @p ino in this process's view, or NULL; takes the namespace
- * read lock itself. The pointer stays valid memory until famfs_fs_close() (an unlinked
- * inode moves to the graveyard), but its fields change under replay: read them under
+ * read lock itself. The pointer stays valid while it is linked or pinned, and while the
+ * caller holds famfs_fs_lock() (removed inodes are freed when an appender session ends,
+ * or by replay outside one); its fields change under replay: read them under
  * famfs_fs_rdlock(), or while holding famfs_fs_lock() on the master.
  */
 struct famfs_inode *famfs_fs_get(struct famfs_fs *fs, uint64_t ino);
@@ -216,10 +217,15 @@ int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t vali
 		     uid_t uid, gid_t gid, uint64_t mtime_ns, uint64_t atime_ns);
 
 /**
- * Hold @p ino open in this process: if it is removed, its space is not reused until the
- * last famfs_fs_unpin() (POSIX keeps an unlinked open file readable).
+ * Hold @p ino open in this process: if it is removed, its space is not reused and its
+ * memory not freed until the last famfs_fs_unpin() (POSIX keeps an unlinked open file
+ * readable). The caller must know @p ino is alive (it holds the appender lock, or
+ * another pin); famfs_fs_pin_ino() looks up and pins in one step.
  */
 void famfs_fs_pin(struct famfs_fs *fs, struct famfs_inode *ino);
+/** Pin the linked inode numbered @p ino; NULL when there is none. */
+struct famfs_inode *famfs_fs_pin_ino(struct famfs_fs *fs, uint64_t ino);
+/** Drop a pin; after the last one a removed inode's memory is freed (@p ino is gone). */
 void famfs_fs_unpin(struct famfs_fs *fs, struct famfs_inode *ino);
 
 /** What a change callback reports. */

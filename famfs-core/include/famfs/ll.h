@@ -33,9 +33,16 @@
  * Lock order (the whole library; take them top to bottom, never upwards):
  *   1. famfs_ll follower lock (stop flag only; never held across a call below)
  *   2. the host's appender lock (famfs_fs_lock: per-famfs mutex, then flock on the device)
- *   3. the namespace lock (famfs_fs_rdlock / write lock inside replay and appends)
- *   4. famfs_ll.lock (pin table and change list; leaf: nothing is called under it)
- * The change callback of famfs_fs runs under 3 and takes only 4.
+ *   3. famfs_ll pin lock (pin, unpin, and moving pins to a compacted view; its holder
+ *      never waits for 2)
+ *   4. the namespace lock (famfs_fs_rdlock / write lock inside replay and appends)
+ *   5. famfs_ll.lock (pin table and change list; leaf: nothing is called under it)
+ * The change callback of famfs_fs runs under 4 and takes only 5. Replay outside an
+ * appender session try-locks 2 under 4 (never waits) to free removed inodes.
+ *
+ * Memory: a removed inode is freed when its last pin goes (or, unpinned, when the
+ * appender session that removed it ends, or by the replay that removed it); a view
+ * replaced by a compaction when none of its inodes is pinned.
  */
 #ifndef FAMFS_LL_H
 #define FAMFS_LL_H

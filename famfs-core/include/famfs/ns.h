@@ -10,8 +10,8 @@
  * that replays the same log hands out the same numbers (fit for an NFS file handle).
  * Invariants: a linked child is under exactly one directory; names are unique within a
  * directory; children are kept in creation order (a rename appends). An unlinked inode
- * leaves both indexes and moves to the graveyard, where it stays valid memory until
- * famfs_ns_fini(), so a holder of a pointer (an open file) never touches freed memory.
+ * leaves both indexes and moves to the graveyard, where it stays valid memory while it is
+ * pinned (an open file) and until famfs_ns_reap() frees it after its last pin.
  * Locking: none inside; the owner (famfs_fs) serialises writers against readers.
  */
 #ifndef FAMFS_NS_H
@@ -107,6 +107,11 @@ int famfs_ns_unlink(struct famfs_ns *ns, struct famfs_inode *ino, uint64_t remov
  */
 int famfs_ns_move(struct famfs_ns *ns, struct famfs_inode *ino, struct famfs_inode *dir,
 		  const char *name);
+
+/** Free the graveyard's inodes that nobody pins (the owner knows no pointer is held). */
+void famfs_ns_reap(struct famfs_ns *ns);
+/** Does any inode of @p ns, linked or not, have pins? */
+bool famfs_ns_pinned(const struct famfs_ns *ns);
 
 /** Write the relpath of @p ino ("" for the root) into @p buf. 0 or -ENAMETOOLONG. */
 int famfs_ns_path(const struct famfs_inode *ino, char *buf, size_t len);
