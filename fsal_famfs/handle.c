@@ -22,9 +22,11 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "famfs/io.h"
+#include "famfs/omf_ext.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -310,6 +312,10 @@ static fsal_status_t famfs_setattr2(struct fsal_obj_handle *obj_hdl, bool bypass
 
 /* ------------------------------------------------------------------ namespace changes */
 
+static fsal_status_t famfs_make(struct fsal_obj_handle *dir_hdl, const char *name,
+				const struct famfs_ll_new *nw, struct fsal_obj_handle **new_obj,
+				struct fsal_attrlist *attrs_out);
+
 /* What a create makes: from @attrs when set, else @def_mode, owned by the caller. */
 static void famfs_new_of(const struct fsal_attrlist *attrs, mode_t type, mode_t def_mode,
 			 struct famfs_ll_new *nw)
@@ -349,18 +355,10 @@ static fsal_status_t famfs_mkdir(struct fsal_obj_handle *dir_hdl, const char *na
 				 struct fsal_attrlist *attrs_in, struct fsal_obj_handle **new_obj,
 				 struct fsal_attrlist *attrs_out)
 {
-	struct famfs_fsal_obj_handle *dir = famfs_hdl(dir_hdl);
-	struct famfs_cred cr = famfs_op_cred();
 	struct famfs_ll_new nw;
-	struct famfs_attr a;
-	int rc;
 
-	*new_obj = NULL;
 	famfs_new_of(attrs_in, S_IFDIR, 0755, &nw);
-	rc = famfs_ll_create(dir->dev->ll, dir->ino, name, &nw, FAMFS_LL_EXCL, &cr, &a, NULL);
-	if (rc)
-		return famfs2fsal_error(rc);
-	return famfs_handle_from_attr(famfs_op_export(), &a, new_obj, attrs_out);
+	return famfs_make(dir_hdl, name, &nw, new_obj, attrs_out);
 }
 
 /**
@@ -407,18 +405,55 @@ static fsal_status_t famfs_rename(struct fsal_obj_handle *obj_hdl,
 	    famfs_ll_rename(od->dev->ll, od->ino, old_name, nd->ino, new_name, 0, &cr));
 }
 
+/* Create @nw as @name in @dir_hdl for the caller; the new handle and its attributes. */
+static fsal_status_t famfs_make(struct fsal_obj_handle *dir_hdl, const char *name,
+				const struct famfs_ll_new *nw, struct fsal_obj_handle **new_obj,
+				struct fsal_attrlist *attrs_out)
+{
+	struct famfs_fsal_obj_handle *dir = famfs_hdl(dir_hdl);
+	struct famfs_cred cr = famfs_op_cred();
+	struct famfs_attr a;
+	int rc;
+
+	*new_obj = NULL;
+	rc = famfs_ll_create(dir->dev->ll, dir->ino, name, nw, FAMFS_LL_EXCL, &cr, &a, NULL);
+	if (rc)
+		return famfs2fsal_error(rc);
+	return famfs_handle_from_attr(famfs_op_export(), &a, new_obj, attrs_out);
+}
+
+/**
+ * @brief Create a symbolic link (its target up to FAMFS_XE_TARGET_MAX bytes).
+ */
 static fsal_status_t famfs_symlink(struct fsal_obj_handle *dir_hdl, const char *name,
 				   const char *link_path, struct fsal_attrlist *attrs_in,
 				   struct fsal_obj_handle **new_obj,
 				   struct fsal_attrlist *attrs_out)
 {
-	(void)dir_hdl;
-	(void)link_path;
-	(void)attrs_in;
-	(void)attrs_out;
-	*new_obj = NULL;
-	LogInfo(COMPONENT_FSAL, "FAMFS: symlink %s: famfs holds only files and directories", name);
-	return fsalstat(ERR_FSAL_PERM, EPERM);
+	struct famfs_ll_new nw;
+
+	famfs_new_of(attrs_in, S_IFLNK, 0777, &nw);
+	nw.target = link_path;
+	return famfs_make(dir_hdl, name, &nw, new_obj, attrs_out);
+}
+
+/**
+ * @brief The target of a symbolic link, in a buffer the caller frees.
+ */
+static fsal_status_t famfs_readlink(struct fsal_obj_handle *obj_hdl,
+				    struct gsh_buffdesc *link_content, bool refresh)
+{
+	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl);
+	char buf[FAMFS_XE_TARGET_MAX + 1];
+	ssize_t n = famfs_ll_readlink(h->dev->ll, h->ino, buf, sizeof(buf));
+
+	(void)refresh;
+	if (n < 0)
+		return famfs2fsal_error((int)n);
+	link_content->len = (size_t)n + 1;
+	link_content->addr = gsh_malloc(link_content->len);
+	memcpy(link_content->addr, buf, link_content->len);
+	return fsalstat(ERR_FSAL_NO_ERROR, 0);
 }
 
 static fsal_status_t famfs_link(struct fsal_obj_handle *obj_hdl,
@@ -426,21 +461,41 @@ static fsal_status_t famfs_link(struct fsal_obj_handle *obj_hdl,
 {
 	(void)obj_hdl;
 	(void)destdir_hdl;
-	LogInfo(COMPONENT_FSAL, "FAMFS: link %s: famfs has no hard links", name);
-	return fsalstat(ERR_FSAL_PERM, EPERM);
+	LogDebug(COMPONENT_FSAL, "FAMFS: link %s: famfs has no hard links", name);
+	return fsalstat(ERR_FSAL_NOTSUPP, EOPNOTSUPP);
 }
 
+/**
+ * @brief Create a fifo, a socket or (root only) a device node.
+ */
 static fsal_status_t famfs_mknode(struct fsal_obj_handle *dir_hdl, const char *name,
 				  object_file_type_t nodetype, struct fsal_attrlist *attrs_in,
 				  struct fsal_obj_handle **new_obj, struct fsal_attrlist *attrs_out)
 {
-	(void)dir_hdl;
-	(void)nodetype;
-	(void)attrs_in;
-	(void)attrs_out;
-	*new_obj = NULL;
-	LogInfo(COMPONENT_FSAL, "FAMFS: mknod %s: famfs holds only files and directories", name);
-	return fsalstat(ERR_FSAL_PERM, EPERM);
+	struct famfs_ll_new nw;
+	mode_t type;
+
+	switch (nodetype) {
+	case CHARACTER_FILE:
+		type = S_IFCHR;
+		break;
+	case BLOCK_FILE:
+		type = S_IFBLK;
+		break;
+	case SOCKET_FILE:
+		type = S_IFSOCK;
+		break;
+	case FIFO_FILE:
+		type = S_IFIFO;
+		break;
+	default:
+		*new_obj = NULL;
+		return fsalstat(ERR_FSAL_BADTYPE, EINVAL);
+	}
+	famfs_new_of(attrs_in, type, 0644, &nw);
+	if (attrs_in && (type == S_IFCHR || type == S_IFBLK))
+		nw.rdev = makedev(attrs_in->rawdev.major, attrs_in->rawdev.minor);
+	return famfs_make(dir_hdl, name, &nw, new_obj, attrs_out);
 }
 
 /* ------------------------------------------------------------------ open state */
@@ -914,6 +969,7 @@ void famfs_handle_ops_init(struct fsal_obj_ops *ops)
 	ops->mkdir = famfs_mkdir;
 	ops->mknode = famfs_mknode;
 	ops->symlink = famfs_symlink;
+	ops->readlink = famfs_readlink;
 	ops->link = famfs_link;
 	ops->unlink = famfs_unlink;
 	ops->rename = famfs_rename;

@@ -14,6 +14,7 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 static bool same_str(const char *a, const char *b)
 {
@@ -155,12 +156,27 @@ int famfs_path_to_relpath(const char *path, char *buf, size_t len)
 /**
  * @brief The ganesha object type of a famfs mode.
  *
- * @param[in] mode  S_IFDIR or S_IFREG plus permission bits
- * @return DIRECTORY or REGULAR_FILE
+ * @param[in] mode  type and permission bits
+ * @return the object type
  */
 object_file_type_t famfs_obj_type(mode_t mode)
 {
-	return S_ISDIR(mode) ? DIRECTORY : REGULAR_FILE;
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return DIRECTORY;
+	case S_IFLNK:
+		return SYMBOLIC_LINK;
+	case S_IFIFO:
+		return FIFO_FILE;
+	case S_IFSOCK:
+		return SOCKET_FILE;
+	case S_IFCHR:
+		return CHARACTER_FILE;
+	case S_IFBLK:
+		return BLOCK_FILE;
+	default:
+		return REGULAR_FILE;
+	}
 }
 
 static void ns_to_timespec(uint64_t ns, struct timespec *ts)
@@ -190,8 +206,8 @@ void famfs_fill_attrs(const struct famfs_device *dev, const struct famfs_attr *a
 	attrs->numlinks = a->nlink;
 	attrs->owner = a->uid;
 	attrs->group = a->gid;
-	attrs->rawdev.major = 0;
-	attrs->rawdev.minor = 0;
+	attrs->rawdev.major = major((dev_t)a->rdev);
+	attrs->rawdev.minor = minor((dev_t)a->rdev);
 	ns_to_timespec(a->mtime_ns, &attrs->mtime);
 	ns_to_timespec(a->ctime_ns, &attrs->ctime);
 	ns_to_timespec(a->atime_ns, &attrs->atime);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "famfs/path.h"
+#include "famfs/omf_ext.h"
 #include "gw.h"
 #include "json.h"
 
@@ -305,6 +306,31 @@ int cmd_touch(int argc, char **argv, struct gw_ctx *ctx)
 	}
 	return setattr_paths(ctx, "touch", argv + 1, argc - 1, FAMFS_ATTR_MTIME | FAMFS_ATTR_ATIME,
 			     0, 0, 0, true);
+}
+
+int cmd_ln(int argc, char **argv, struct gw_ctx *ctx)
+{
+	struct famfs_fs *fs;
+	const char *rel;
+	int rc;
+
+	if (argc != 4 || strcmp(argv[1], "-s")) {
+		gw_error("ln", argc == 3 ? "hard links are not supported: use ln -s TARGET PATH"
+					 : "usage: ln -s TARGET PATH");
+		return gw_usage("ln", true);
+	}
+	if (gw_open_locked(ctx, "ln", &fs))
+		return GW_EXIT_FAIL;
+	rel = gw_relpath(argv[3]);
+	rc = famfs_fs_mknod(fs, rel, S_IFLNK | 0777, getuid(), getgid(), 0, argv[2], NULL);
+	if (rc == -ENAMETOOLONG && strlen(argv[2]) > FAMFS_XE_TARGET_MAX)
+		gw_error("ln", "%s: the target is %zu bytes; famfs holds at most %d", argv[3],
+			 strlen(argv[2]), FAMFS_XE_TARGET_MAX);
+	else if (rc)
+		gw_error("ln", "%s: %s", argv[3], strerror(-rc));
+	famfs_fs_unlock(fs);
+	famfs_fs_close(fs);
+	return rc ? GW_EXIT_FAIL : GW_EXIT_OK;
 }
 
 int cmd_compact(int argc, char **argv, struct gw_ctx *ctx)

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+
 #include "famfs/io.h"
 #include "famfs/path.h"
 #include "gw.h"
@@ -26,8 +28,9 @@ static void ls_line(const struct famfs_inode *i, const char *name, bool lng)
 		return;
 	}
 	gw_mode_string(i->mode, mode);
-	printf("%s %6u %6u %12llu %8llu %s%s\n", mode, i->uid, i->gid, (unsigned long long)i->size,
-	       (unsigned long long)i->ino, name, S_ISDIR(i->mode) ? "/" : "");
+	printf("%s %6u %6u %12llu %8llu %s%s%s%s\n", mode, i->uid, i->gid,
+	       (unsigned long long)i->size, (unsigned long long)i->ino, name,
+	       S_ISDIR(i->mode) ? "/" : "", i->target ? " -> " : "", i->target ? i->target : "");
 }
 
 int cmd_ls(int argc, char **argv, struct gw_ctx *ctx)
@@ -101,7 +104,11 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 		if (json) {
 			jw_obj_begin(&w, NULL);
 			jw_str(&w, "path", argv[a]);
-			jw_str(&w, "type", S_ISDIR(ino->mode) ? "dir" : "file");
+			jw_str(&w, "type", gw_type_name(ino->mode, true));
+			if (ino->target)
+				jw_str(&w, "target", ino->target);
+			if (S_ISCHR(ino->mode) || S_ISBLK(ino->mode))
+				jw_u64(&w, "rdev", ino->rdev);
 			jw_u64(&w, "ino", ino->ino);
 			jw_u64(&w, "size", ino->size);
 			jw_oct(&w, "mode", ino->mode & 07777);
@@ -114,7 +121,7 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 			if (S_ISREG(ino->mode)) {
 				jw_u64(&w, "flags", ino->flags);
 				gw_json_fmap(&w, &ino->fmap);
-			} else {
+			} else if (S_ISDIR(ino->mode)) {
 				jw_u64(&w, "entries", ino->nchildren);
 			}
 			jw_obj_end(&w);
@@ -122,9 +129,12 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 		}
 		printf("  path: %s\n  type: %s\n   ino: %llu\n  size: %llu\n  mode: %04o (%s)\n"
 		       " owner: uid %u gid %u\n",
-		       argv[a], S_ISDIR(ino->mode) ? "directory" : "regular file",
-		       (unsigned long long)ino->ino, (unsigned long long)ino->size,
-		       ino->mode & 07777, mode, ino->uid, ino->gid);
+		       argv[a], gw_type_name(ino->mode, false), (unsigned long long)ino->ino,
+		       (unsigned long long)ino->size, ino->mode & 07777, mode, ino->uid, ino->gid);
+		if (ino->target)
+			printf("target: %s\n", ino->target);
+		if (S_ISCHR(ino->mode) || S_ISBLK(ino->mode))
+			printf("  rdev: %u:%u\n", major((dev_t)ino->rdev), minor((dev_t)ino->rdev));
 		if (ino->log_index != UINT64_MAX)
 			printf("   log: created by entry %llu\n",
 			       (unsigned long long)ino->log_index);

@@ -54,6 +54,9 @@ int cmd_truncate(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_chmod(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_chown(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_touch(int argc, char **argv, struct gw_ctx *ctx);
+int cmd_ln(int argc, char **argv, struct gw_ctx *ctx);
+/** "directory", "regular file", "symbolic link"... (@p json: "dir", "file", "symlink"...). */
+const char *gw_type_name(mode_t mode, bool json);
 int cmd_hosts(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_compact(int argc, char **argv, struct gw_ctx *ctx);
 int cmd_serve(int argc, char **argv, struct gw_ctx *ctx);

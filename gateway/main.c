@@ -65,6 +65,9 @@ static const struct gw_cmd commands[] = {
     {"chmod", cmd_chmod, "change permission bits", "chmod MODE PATH...\n"},
     {"chown", cmd_chown, "change owner and group", "chown UID[:GID] PATH...\n"},
     {"touch", cmd_touch, "create empty files or set their times to now", "touch PATH...\n"},
+    {"ln", cmd_ln, "make a symbolic link",
+     "ln -s TARGET PATH\n  TARGET is stored as given (at most 375 bytes); hard links are not "
+     "supported.\n"},
     {"hosts", cmd_hosts, "registered hosts, their log positions, waiting freed space",
      "hosts [--json] [--no-upstream | --upstream] [--evict SLOT]\n"
      "  --no-upstream  declare that no upstream famfs host mounts this file system,\n"
@@ -422,11 +425,52 @@ int gw_resolve(struct famfs_fs *fs, const char *cmd, const char *path, struct fa
 	return rc;
 }
 
+const char *gw_type_name(mode_t mode, bool json)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return json ? "dir" : "directory";
+	case S_IFLNK:
+		return json ? "symlink" : "symbolic link";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return json ? "chardev" : "character device";
+	case S_IFBLK:
+		return json ? "blockdev" : "block device";
+	default:
+		return json ? "file" : "regular file";
+	}
+}
+
 void gw_mode_string(mode_t mode, char buf[11])
 {
 	static const char rwx[] = "rwxrwxrwx";
 
-	buf[0] = S_ISDIR(mode) ? 'd' : '-';
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		buf[0] = 'd';
+		break;
+	case S_IFLNK:
+		buf[0] = 'l';
+		break;
+	case S_IFIFO:
+		buf[0] = 'p';
+		break;
+	case S_IFSOCK:
+		buf[0] = 's';
+		break;
+	case S_IFCHR:
+		buf[0] = 'c';
+		break;
+	case S_IFBLK:
+		buf[0] = 'b';
+		break;
+	default:
+		buf[0] = '-';
+	}
 	for (int i = 0; i < 9; i++)
 		buf[i + 1] = (mode & (1u << (8 - i))) ? rwx[i] : '-';
 	if (mode & S_ISUID)

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "famfs/io.h"
 #include "famfs/path.h"
@@ -146,6 +147,29 @@ static int check_name_field(const char *field, char *why, size_t whylen)
 	return 0;
 }
 
+/* An XE_MKNOD: its name, a type that holds no data, a symlink's target within bounds. */
+static int check_mknod(const struct famfs_xe_mknod *k, char *why, size_t whylen)
+{
+	mode_t t = k->xk_mode & S_IFMT;
+	int rc = check_name_field(k->xk_name, why, whylen);
+
+	if (rc)
+		return rc;
+	if (t != S_IFLNK && t != S_IFIFO && t != S_IFSOCK && t != S_IFCHR && t != S_IFBLK) {
+		famfs_why(why, whylen, "mknod of '%s': type 0%o holds data or is unknown",
+			  k->xk_name, (unsigned int)t);
+		return -EINVAL;
+	}
+	if (t == S_IFLNK ? (k->xk_target_len == 0 || k->xk_target_len > FAMFS_XE_TARGET_MAX ||
+			    strnlen(k->xk_target, sizeof(k->xk_target)) != k->xk_target_len)
+			 : k->xk_target_len != 0) {
+		famfs_why(why, whylen, "mknod of '%s': target length %u does not match its target",
+			  k->xk_name, k->xk_target_len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct famfs_superblock *sb,
 			      char *why, size_t whylen)
 {
@@ -167,6 +191,8 @@ int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct fam
 	case FAMFS_XE_CREATE:
 		return check_name_field(((const struct famfs_xe_create *)le->le_payload)->xc_name,
 					why, whylen);
+	case FAMFS_XE_MKNOD:
+		return check_mknod((const struct famfs_xe_mknod *)le->le_payload, why, whylen);
 	case FAMFS_XE_REMOVE:
 		return check_name_field(((const struct famfs_xe_remove *)le->le_payload)->xr_name,
 					why, whylen);

@@ -241,7 +241,26 @@ int fs_compact(struct famfs_fs *fs)
 			rc = -ENAMETOOLONG;
 			goto out_free;
 		}
-		if (S_ISDIR(i->mode)) {
+		if (!S_ISDIR(i->mode) && !S_ISREG(i->mode)) {
+			struct famfs_xe_mknod *xk;
+
+			le = next_entry(&b, FAMFS_XE_MKNOD);
+			if (!le) {
+				rc = -ENOSPC;
+				goto out_free;
+			}
+			xk = (void *)le->le_payload;
+			xk->xk_parent = i->parent->ino;
+			xk->xk_mode = i->mode;
+			xk->xk_uid = i->uid;
+			xk->xk_gid = i->gid;
+			xk->xk_rdev = i->rdev;
+			memcpy(xk->xk_name, i->name, i->namelen + 1);
+			if (i->target) {
+				xk->xk_target_len = (uint32_t)strlen(i->target);
+				memcpy(xk->xk_target, i->target, xk->xk_target_len + 1);
+			}
+		} else if (S_ISDIR(i->mode)) {
 			le = next_entry(&b, FAMFS_LOG_MKDIR);
 			le->le_mkdir.md_uid = i->uid;
 			le->le_mkdir.md_gid = i->gid;

@@ -17,6 +17,7 @@
 #include "famfs/io.h"
 #include "famfs/ll.h"
 #include "famfs/msg.h"
+#include "famfs/omf_ext.h"
 #include "famfs/path.h"
 #include "internal.h"
 
@@ -347,7 +348,8 @@ static void ll_fill(struct famfs_ll *ll, const struct famfs_inode *i, struct fam
 	a->uid = i->uid;
 	a->gid = i->gid;
 	a->size = dir ? 4096 : i->size;
-	a->space = dir ? 4096 : famfs_fmap_capacity(&i->fmap);
+	a->space = dir ? 4096 : S_ISREG(i->mode) ? famfs_fmap_capacity(&i->fmap) : 0;
+	a->rdev = i->rdev;
 	a->mtime_ns = i->mtime_ns;
 	a->ctime_ns = i->ctime_ns;
 	a->atime_ns = i->atime_ns ? i->atime_ns : i->mtime_ns;
@@ -355,7 +357,7 @@ static void ll_fill(struct famfs_ll *ll, const struct famfs_inode *i, struct fam
 	a->change = change ? change : (i->log_index == UINT64_MAX ? 1 : i->log_index + 2);
 	if (dir)
 		a->change += i->nchildren;
-	if (!dir)
+	if (S_ISREG(i->mode))
 		a->map_sig = fnv1a(fnv1a(0xcbf29ce484222325ULL, &i->size, sizeof(i->size)),
 				   &i->fmap, sizeof(i->fmap));
 	a->memerr = i->memerr;
@@ -371,6 +373,29 @@ int famfs_ll_getattr(struct famfs_ll *ll, uint64_t ino, struct famfs_attr *out)
 		ll_fill(ll, i, out);
 	famfs_fs_rdunlock(ll->fs);
 	return i ? 0 : -ESTALE;
+}
+
+ssize_t famfs_ll_readlink(struct famfs_ll *ll, uint64_t ino, char *buf, size_t len)
+{
+	struct famfs_inode *i;
+	ssize_t n;
+
+	famfs_fs_rdlock(ll->fs);
+	i = ll_inode(ll, ino);
+	if (!i)
+		n = -ESTALE;
+	else if (!S_ISLNK(i->mode) || !i->target)
+		n = -EINVAL;
+	else
+		n = (ssize_t)strlen(i->target);
+	if (n >= 0 && len) {
+		size_t k = (size_t)n < len - 1 ? (size_t)n : len - 1;
+
+		memcpy(buf, i->target, k);
+		buf[k] = '\0';
+	}
+	famfs_fs_rdunlock(ll->fs);
+	return n;
 }
 
 int famfs_ll_resolve(struct famfs_ll *ll, const char *relpath, struct famfs_attr *out)
@@ -525,7 +550,9 @@ static int ll_file(struct famfs_ll *ll, uint64_t ino, struct famfs_inode **out)
 	*out = ll_inode(ll, ino);
 	if (!*out)
 		return -ESTALE;
-	return S_ISDIR((*out)->mode) ? -EISDIR : 0;
+	if (S_ISDIR((*out)->mode))
+		return -EISDIR;
+	return S_ISREG((*out)->mode) ? 0 : -EINVAL;
 }
 
 ssize_t famfs_ll_read(struct famfs_ll *ll, uint64_t ino, uint64_t off, void *buf, size_t len,
@@ -557,7 +584,7 @@ ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const vo
 		return -EFBIG;
 	famfs_fs_rdlock(ll->fs);
 	i = ll_inode(ll, ino);
-	if (i && !S_ISDIR(i->mode) && end > i->size) {
+	if (i && S_ISREG(i->mode) && end > i->size) {
 		/* Grow first (appender lock), then copy under the read lock. */
 		famfs_fs_rdunlock(ll->fs);
 		rc = ll_begin(ll);
@@ -645,8 +672,26 @@ int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
 
 	if (created)
 		*created = false;
-	if (!isdir && !S_ISREG(nw->mode))
-		return ll->readonly ? -EROFS : -EPERM; /* famfs holds files and directories */
+	switch (nw->mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFDIR:
+	case S_IFIFO:
+	case S_IFSOCK:
+		break;
+	case S_IFLNK:
+		if (!nw->target || !*nw->target)
+			return -ENOENT;
+		if (strlen(nw->target) > FAMFS_XE_TARGET_MAX)
+			return -ENAMETOOLONG; /* the format's limit: nothing is logged */
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		if (cr && cr->uid != 0)
+			return -EPERM; /* device nodes are root's (CAP_MKNOD) */
+		break;
+	default:
+		return -EINVAL;
+	}
 	rc = ll_begin(ll);
 	if (rc)
 		return rc;
@@ -666,7 +711,7 @@ int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
 		rc = new_owner(cr, d, nw, &mode, &uid, &gid);
 	famfs_fs_rdunlock(ll->fs);
 	if (!rc && c) {
-		if ((flags & FAMFS_LL_EXCL) || isdir)
+		if ((flags & FAMFS_LL_EXCL) || !S_ISREG(nw->mode))
 			rc = -EEXIST;
 		else if (S_ISDIR(c->mode))
 			rc = -EISDIR;
@@ -678,8 +723,10 @@ int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
 		goto out_unlock;
 	if (isdir)
 		rc = famfs_fs_mkdir(ll->fs, rel, mode & 07777, uid, gid, &c);
-	else
+	else if (S_ISREG(mode))
 		rc = famfs_fs_create(ll->fs, rel, nw->size, mode & 07777, uid, gid, NULL, &c);
+	else
+		rc = famfs_fs_mknod(ll->fs, rel, mode, uid, gid, nw->rdev, nw->target, &c);
 	if (!rc && (nw->atime_ns || nw->mtime_ns))
 		rc = famfs_fs_setattr(ll->fs, c, FAMFS_ATTR_ATIME | FAMFS_ATTR_MTIME, 0, 0, 0,
 				      nw->mtime_ns ? nw->mtime_ns : ll_now_ns(),
@@ -816,8 +863,8 @@ int famfs_ll_setattr(struct famfs_ll *ll, uint64_t ino, const struct famfs_ll_se
 	famfs_fs_rdlock(ll->fs);
 	i = ll_inode(ll, ino);
 	rc = i ? permit_setattr(cr, i, &sa) : -ESTALE;
-	if (!rc && (sa.valid & FAMFS_SET_SIZE) && S_ISDIR(i->mode))
-		rc = -EISDIR;
+	if (!rc && (sa.valid & FAMFS_SET_SIZE) && !S_ISREG(i->mode))
+		rc = S_ISDIR(i->mode) ? -EISDIR : -EINVAL;
 	famfs_fs_rdunlock(ll->fs);
 	if (!rc && (sa.valid & FAMFS_SET_SIZE) && sa.size != i->size)
 		rc = famfs_fs_resize(ll->fs, i, sa.size);

@@ -56,6 +56,12 @@ int famfs_ns_init(struct famfs_ns *ns)
 	return 0;
 }
 
+static void inode_free(struct famfs_inode *n)
+{
+	free(n->target);
+	free(n);
+}
+
 void famfs_ns_fini(struct famfs_ns *ns)
 {
 	struct famfs_inode *n, *next;
@@ -64,7 +70,7 @@ void famfs_ns_fini(struct famfs_ns *ns)
 		for (size_t i = 0; i < ns->by_ino_cap; i++) {
 			for (n = ns->by_ino[i]; n; n = next) {
 				next = n->ino_next;
-				free(n);
+				inode_free(n);
 			}
 		}
 	} else {
@@ -72,7 +78,7 @@ void famfs_ns_fini(struct famfs_ns *ns)
 	}
 	for (n = ns->graveyard; n; n = next) {
 		next = n->ino_next;
-		free(n);
+		inode_free(n);
 	}
 	free(ns->by_ino);
 	free(ns->buckets);
@@ -89,7 +95,7 @@ void famfs_ns_reap(struct famfs_ns *ns)
 			continue;
 		}
 		*pp = n->ino_next;
-		free(n);
+		inode_free(n);
 	}
 }
 
@@ -301,6 +307,11 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 	n->mtime_ns = tmpl->mtime_ns;
 	n->ctime_ns = tmpl->ctime_ns;
 	n->atime_ns = tmpl->atime_ns;
+	n->rdev = tmpl->rdev;
+	if (tmpl->target && !(n->target = strdup(tmpl->target))) {
+		free(n);
+		return -ENOMEM;
+	}
 	n->removed_at = UINT64_MAX;
 	n->upstream = tmpl->upstream;
 	n->namelen = (uint16_t)len;

@@ -176,6 +176,8 @@ const char *famfs_log_entry_type_name(uint32_t type)
 		return "x-inomap";
 	case 0x4708:
 		return "x-reserve";
+	case 0x4709:
+		return "x-mknod";
 	default:
 		return "unknown";
 	}

@@ -111,6 +111,47 @@ static void xe_create(struct famfs_fs *fs, struct famfs_log_entry *le, const cha
 	memcpy(c->xc_name, name, strlen(name) + 1);
 }
 
+static int begin_create(struct famfs_fs *fs, const char *relpath);
+
+int famfs_fs_mknod(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
+		   uint64_t rdev, const char *target, struct famfs_inode **out)
+{
+	char parent_path[FAMFS_RELPATH_MAX + 1];
+	struct famfs_log_entry le;
+	struct famfs_xe_mknod *k = (void *)le.le_payload;
+	struct famfs_inode *parent;
+	const char *name;
+	size_t tlen = target ? strlen(target) : 0;
+	mode_t t = mode & S_IFMT;
+	int rc;
+
+	if (t != S_IFLNK && t != S_IFIFO && t != S_IFSOCK && t != S_IFCHR && t != S_IFBLK)
+		return -EINVAL;
+	if (t == S_IFLNK && (tlen == 0 || tlen > FAMFS_XE_TARGET_MAX))
+		return tlen ? -ENAMETOOLONG : -ENOENT;
+	rc = begin_create(fs, relpath);
+	if (rc)
+		return rc;
+	name = famfs_relpath_split(relpath, parent_path);
+	famfs_ns_resolve(&fs->ns, parent_path, &parent);
+	xe_init(&le, FAMFS_XE_MKNOD, 0);
+	k->xk_parent = parent->ino;
+	k->xk_mode = t | (mode & 07777);
+	k->xk_uid = uid;
+	k->xk_gid = gid;
+	k->xk_rdev = (t == S_IFCHR || t == S_IFBLK) ? rdev : 0;
+	memcpy(k->xk_name, name, strlen(name) + 1);
+	if (t == S_IFLNK) {
+		k->xk_target_len = (uint32_t)tlen;
+		memcpy(k->xk_target, target, tlen + 1);
+	}
+	rc = famfs_fs_append(fs, &le);
+	if (rc == 0 && out)
+		rc = famfs_ns_resolve(&fs->ns, relpath, out);
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
 /* Would upstream find the parent of @relpath where we do? Then upstream entries work. */
 static bool parent_upstream(struct famfs_fs *fs, const char *relpath)
 {

@@ -338,6 +338,31 @@ static void apply_create(struct famfs_fs *fs, uint64_t index, const char *path,
 		fs->stats.dirs++;
 }
 
+/* XE_CREATE and XE_MKNOD: add @tmpl (type, owner, ...) as @name in directory @parent. */
+static void apply_xe_object(struct famfs_fs *fs, uint64_t index, const struct famfs_xe_hdr *h,
+			    uint64_t parent, const char *name, struct famfs_inode *tmpl)
+{
+	struct famfs_inode *dir = dir_by_ino(fs, parent);
+
+	if (!dir) {
+		reject(fs, index, "create of '%s': parent is not a directory", name);
+		return;
+	}
+	tmpl->ino = ino_of_index(fs, index);
+	tmpl->log_index = index;
+	tmpl->fmap.fmap_ext_type = FAMFS_EXT_SIMPLE;
+	tmpl->mtime_ns = tmpl->ctime_ns = tmpl->atime_ns = h->xh_time_ns;
+	if (famfs_ns_add(&fs->ns, dir, name, tmpl, NULL)) {
+		reject(fs, index, "create of '%s': name taken", name);
+		return;
+	}
+	changed(fs, tmpl->ino, dir->ino, FAMFS_CHANGE_CREATED);
+	if (S_ISDIR(tmpl->mode))
+		fs->stats.dirs++;
+	else
+		fs->stats.files++;
+}
+
 static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le)
 {
 	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
@@ -346,32 +371,29 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 	switch (le->le_type) {
 	case FAMFS_XE_CREATE: {
 		const struct famfs_xe_create *c = (const void *)le->le_payload;
-		struct famfs_inode *dir = dir_by_ino(fs, c->xc_parent), tmpl;
+		struct famfs_inode tmpl = {
+		    .mode = (c->xc_mode & S_IFMT) == S_IFDIR ? S_IFDIR | (c->xc_mode & 07777)
+							     : S_IFREG | (c->xc_mode & 07777),
+		    .uid = c->xc_uid,
+		    .gid = c->xc_gid,
+		    .flags = FAMFS_FM_ALL_HOSTS_RW,
+		};
 
-		if (!dir) {
-			reject(fs, index, "create of '%s': parent is not a directory", c->xc_name);
-			return;
-		}
-		memset(&tmpl, 0, sizeof(tmpl));
-		tmpl.ino = ino_of_index(fs, index);
-		tmpl.log_index = index;
-		tmpl.mode = (c->xc_mode & S_IFMT) == S_IFDIR ? S_IFDIR | (c->xc_mode & 07777)
-							     : S_IFREG | (c->xc_mode & 07777);
-		tmpl.uid = c->xc_uid;
-		tmpl.gid = c->xc_gid;
-		tmpl.size = 0;
-		tmpl.flags = FAMFS_FM_ALL_HOSTS_RW;
-		tmpl.fmap.fmap_ext_type = FAMFS_EXT_SIMPLE;
-		tmpl.mtime_ns = tmpl.ctime_ns = tmpl.atime_ns = h->xh_time_ns;
-		if (famfs_ns_add(&fs->ns, dir, c->xc_name, &tmpl, NULL)) {
-			reject(fs, index, "create of '%s': name taken", c->xc_name);
-			return;
-		}
-		changed(fs, tmpl.ino, dir->ino, FAMFS_CHANGE_CREATED);
-		if (S_ISDIR(tmpl.mode))
-			fs->stats.dirs++;
-		else
-			fs->stats.files++;
+		apply_xe_object(fs, index, h, c->xc_parent, c->xc_name, &tmpl);
+		return;
+	}
+	case FAMFS_XE_MKNOD: {
+		const struct famfs_xe_mknod *k = (const void *)le->le_payload;
+		struct famfs_inode tmpl = {
+		    .mode = k->xk_mode,
+		    .uid = k->xk_uid,
+		    .gid = k->xk_gid,
+		    .rdev = k->xk_rdev,
+		    .size = k->xk_target_len,
+		    .target = S_ISLNK(k->xk_mode) ? (char *)k->xk_target : NULL,
+		};
+
+		apply_xe_object(fs, index, h, k->xk_parent, k->xk_name, &tmpl);
 		return;
 	}
 	case FAMFS_XE_REMOVE: {

@@ -24,6 +24,7 @@
 
 #include "famfs/io.h"
 #include "famfs/ll.h"
+#include "famfs/omf_ext.h"
 #include "famfs/path.h"
 #include "fuse_fs.h"
 
@@ -176,6 +177,7 @@ static void fm_stat(const struct famfs_attr *a, struct stat *st)
 	st->st_nlink = a->nlink;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
+	st->st_rdev = (dev_t)a->rdev;
 	st->st_size = (off_t)a->size;
 	st->st_blksize = 1 << 20;
 	st->st_blocks = (blkcnt_t)(a->space / 512);
@@ -377,11 +379,13 @@ static void fm_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void fm_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	(void)rdev;
-	if (!S_ISREG(mode))
-		fm_of(req)->opts->log(FAMFS_MSG_DEBUG,
-				      "mknod %s: famfs holds only files and directories", name);
-	fm_make(req, parent, name, mode);
+	struct famfs_ll_new nw = fm_new(req, mode);
+	struct famfs_attr a;
+	int rc;
+
+	nw.rdev = rdev;
+	rc = famfs_ll_create(fm_of(req)->ll, parent, name, &nw, FAMFS_LL_EXCL, NULL, &a, NULL);
+	fm_reply_found(req, rc, parent, name, &a);
 }
 
 static void fm_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -409,12 +413,25 @@ static void fm_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 
 static void fm_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	struct fm_data *fm = fm_of(req);
+	struct famfs_ll_new nw = fm_new(req, S_IFLNK | 0777);
+	struct famfs_attr a;
+	int rc;
 
-	(void)link;
-	(void)parent;
-	fm->opts->log(FAMFS_MSG_DEBUG, "symlink %s: famfs holds only files and directories", name);
-	fuse_reply_err(req, famfs_ll_writable(fm->ll) ? EPERM : EROFS);
+	nw.mode = S_IFLNK | 0777; /* a symlink's bits are not masked */
+	nw.target = link;
+	rc = famfs_ll_create(fm_of(req)->ll, parent, name, &nw, FAMFS_LL_EXCL, NULL, &a, NULL);
+	fm_reply_found(req, rc, parent, name, &a);
+}
+
+static void fm_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[FAMFS_XE_TARGET_MAX + 1];
+	ssize_t n = famfs_ll_readlink(fm_of(req)->ll, ino, buf, sizeof(buf));
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_readlink(req, buf);
 }
 
 static void fm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -714,6 +731,7 @@ static const struct fuse_lowlevel_ops fm_ops = {
     .rmdir = fm_rmdir,
     .rename = fm_rename,
     .symlink = fm_symlink,
+    .readlink = fm_readlink,
     .link = fm_link,
     .create = fm_create,
     .open = fm_open,

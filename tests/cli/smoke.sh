@@ -198,6 +198,13 @@ expect_good gw chmod 0600 /w/small
 expect_good gw chown 42:43 /w/small
 expect_out "-rw------- +42 +43 +3 .* small" gw ls -l /w
 expect_fail "octal" gw chmod 9x /w/small
+expect_good gw ln -s small /w/link
+expect_out "^lrwxrwxrwx .* link -> small$" gw ls -l /w
+expect_out "type: symbolic link" gw stat /w/link
+expect_out '"target":"small"' gw stat --json /w/link
+expect_fail "at most 375" gw ln -s "$(printf 'x%.0s' $(seq 376))" /w/link2
+expect_fail "hard links are not supported" gw ln /w/small /w/hard
+expect_good gw rm /w/link
 expect_fail "numeric" gw chown bob /w/small
 expect_good gw mv /w/small /w/renamed
 expect_fail "no such file" gw stat /w/small

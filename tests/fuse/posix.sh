@@ -8,7 +8,9 @@
 # mkdir -p, mv (within and across directories, over an existing file), rm, rmdir,
 # truncate (grow, shrink), append (>>), an editor-style write-then-rename, chmod, chown,
 # touch -d, df, a removed file still readable through an open descriptor, names the
-# format cannot hold (ENAMETOOLONG), symlink/hard link refused (EPERM), interleaved files
+# format cannot hold (ENAMETOOLONG), symbolic links, fifos and device nodes (made, read,
+# renamed, removed, a tree with links unpacked by tar and compared), hard links refused
+# (EPERM), a symlink target over the format's limit refused, interleaved files
 # (made with famfs-gw cp -N/-B/-C) read and written in place through the mount. The log
 # follower: what another process (famfs-gw, the same host) creates, grows or removes
 # shows in the mount within about a second. Then a second mount of the same device as a
@@ -144,9 +146,32 @@ check "removed file stays readable through an open descriptor" bash -c "
 long=$(printf 'n%.0s' $(seq 90))
 expect_err "a name over 79 bytes" "too long" touch "$mnt/$long"
 expect_err "a path over 79 bytes" "too long" bash -c "mkdir -p '$mnt/$(printf 'd%.0s' $(seq 40))/$(printf 'e%.0s' $(seq 40))'"
-expect_err "symlink refused" "not permitted" ln -s doc "$mnt/sym"
 expect_err "hard link refused" "not permitted" ln "$mnt/doc" "$mnt/hard"
-expect_err "mkfifo refused" "not permitted" mkfifo "$mnt/fifo"
+expect_err "a symlink target over the format's 375 bytes" "too long" \
+	ln -s "$(printf 't%.0s' $(seq 400))" "$mnt/sym-long"
+check "no name left by the refused symlink" test ! -e "$mnt/sym-long" -a ! -L "$mnt/sym-long"
+
+# Symbolic links, fifos, sockets and device nodes (XE_MKNOD entries).
+check "ln -s" ln -s doc "$mnt/sym"
+check "readlink" bash -c "[ \"\$(readlink '$mnt/sym')\" = doc ]"
+check "reading through the link" cmp "$mnt/sym" "$mnt/doc"
+check "ls -l shows the link" bash -c "ls -l '$mnt/sym' | grep -q '^l.* -> doc\$'"
+check "mkfifo" bash -c "mkfifo '$mnt/fifo' && [ -p '$mnt/fifo' ]"
+check "mknod c 1 3 (root)" bash -c "mknod '$mnt/null' c 1 3 && [ \"\$(stat -c %t:%T '$mnt/null')\" = 1:3 ]"
+check "a symlink renamed and removed" bash -c "ln -s a/b '$mnt/sym2' && mv '$mnt/sym2' '$mnt/sym3' && [ \"\$(readlink '$mnt/sym3')\" = a/b ] && rm '$mnt/sym3' && [ ! -L '$mnt/sym3' ]"
+# A tree with links, unpacked with tar and compared with its source.
+mkdir -p "$tmp/src/zone/Europe" "$tmp/src/zone/posix"
+for z in Paris Berlin Rome; do head -c $((RANDOM + 100)) /dev/urandom > "$tmp/src/zone/Europe/$z"; done
+ln -s Europe/Paris "$tmp/src/zone/CET"
+ln -s ../Europe "$tmp/src/zone/posix/Europe"
+ln -s /usr/share/zoneinfo/UTC "$tmp/src/zone/abs"
+ln -s missing "$tmp/src/zone/dangling"
+mkfifo "$tmp/src/zone/pipe"
+touch -h -d '2020-01-02 03:04:05' "$tmp/src/zone/CET"
+tar -C "$tmp/src" -cf "$tmp/zone.tar" zone
+check "tar -x of a tree with symlinks and a fifo" tar -C "$mnt" -xf "$tmp/zone.tar"
+check "tar --compare: identical" tar -C "$mnt" --compare -f "$tmp/zone.tar"
+check "a link into a directory resolves" cmp "$mnt/zone/posix/Europe/Rome" "$tmp/src/zone/Europe/Rome"
 
 # The log follower: another process of this host changes the log.
 gw creat -s 1M /from-cli > /dev/null

@@ -826,17 +826,36 @@ static int check_chmod_chown_utimes(void)
 static int check_symlink_link(void)
 {
 	struct nfs_stat_64 st;
+	char target[400];
 	int rc;
 
+	/* Symbolic links: made, read back, seen as links by both versions, removed. */
 	rc = nfs_symlink(n4, "/pre/small.txt", "/t4/sl");
-	REQUIRE(rc < 0, "v4 symlink succeeded");
+	REQUIRE(rc == 0, "v4 symlink: %s", nfs_get_error(n4));
+	rc = nfs_readlink(n4, "/t4/sl", target, sizeof(target));
+	REQUIRE(rc == 0 && strcmp(target, "/pre/small.txt") == 0, "v4 readlink: %d '%s'", rc,
+		rc ? "" : target);
+	rc = nfs_symlink(n3, "../pre/small.txt", "/t3/sl");
+	REQUIRE(rc == 0, "v3 symlink: %s", nfs_get_error(n3));
+	rc = nfs_readlink(n3, "/t3/sl", target, sizeof(target));
+	REQUIRE(rc == 0 && strcmp(target, "../pre/small.txt") == 0, "v3 readlink: %d", rc);
+	rc = nfs_lstat64(n4, "/t3/sl", &st);
+	REQUIRE(rc == 0 && S_ISLNK(st.nfs_mode) && st.nfs_size == strlen("../pre/small.txt"),
+		"v4 lstat of the v3 link: %d mode 0%llo", rc, (unsigned long long)st.nfs_mode);
+	/* A target longer than the format holds: refused, no name left. */
+	memset(target, 'x', sizeof(target) - 1);
+	target[sizeof(target) - 1] = '\0';
+	rc = nfs_symlink(n4, target, "/t4/toolong");
+	REQUIRE(rc < 0, "v4 symlink with a 399-byte target succeeded");
+	REQUIRE(nfs_lstat64(n4, "/t4/toolong", &st) == -ENOENT, "a refused symlink left a name");
+	REQUIRE(nfs_unlink(n4, "/t4/sl") == 0 && nfs_unlink(n3, "/t3/sl") == 0,
+		"unlink of symlinks");
+	/* Hard links: not supported. */
 	rc = nfs_link(n4, "/pre/small.txt", "/t4/hl");
 	REQUIRE(rc < 0, "v4 link succeeded");
-	rc = nfs_symlink(n3, "/pre/small.txt", "/t3/sl");
-	REQUIRE(rc < 0, "v3 symlink succeeded");
 	rc = nfs_link(n3, "/pre/small.txt", "/t3/hl");
 	REQUIRE(rc < 0, "v3 link succeeded");
-	REQUIRE(nfs_stat64(n4, "/t4/sl", &st) == -ENOENT &&
+	REQUIRE(nfs_stat64(n4, "/t4/hl", &st) == -ENOENT &&
 		    nfs_stat64(n4, "/t3/hl", &st) == -ENOENT,
 		"a failed link left a name");
 	/* The server is still there. */

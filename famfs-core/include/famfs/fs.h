@@ -174,6 +174,15 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 		    gid_t gid, const struct famfs_alloc_params *ap, struct famfs_inode **out);
 
 /**
+ * Create an object that holds no data (one XE_MKNOD entry): a symbolic link to @p target
+ * (1..FAMFS_XE_TARGET_MAX bytes), a fifo, a socket, or a device node with @p rdev.
+ * @return 0; -EINVAL another type; -ENAMETOOLONG a target too long for the format;
+ *         errors as famfs_fs_mkdir().
+ */
+int famfs_fs_mknod(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
+		   uint64_t rdev, const char *target, struct famfs_inode **out);
+
+/**
  * Remove @p name from @p dir: a file, or an empty directory. The file's space becomes
  * pending free (reused only when every host is past this entry and none holds it open).
  * @return 0; -ENOENT; -ENOTEMPTY; -EROFS; -ENOSPC log full.

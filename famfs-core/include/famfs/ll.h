@@ -86,6 +86,7 @@ struct famfs_attr {
 	uint64_t atime_ns, mtime_ns, ctime_ns;
 	uint64_t change;  /* NFSv4 change attribute: moves whenever the object changes */
 	uint64_t map_sig; /* a signature of size and extent map: equal means the same bytes */
+	uint64_t rdev;	  /* a device node's dev_t */
 	bool memerr;	  /* a memory error hit it: I/O answers -EIO */
 };
 
@@ -130,7 +131,7 @@ int famfs_ll_access(struct famfs_ll *ll, uint64_t ino, int mask, const struct fa
 /** One entry of a directory snapshot. */
 struct famfs_dirent {
 	uint64_t ino;
-	mode_t type; /* S_IFDIR or S_IFREG */
+	mode_t type; /* S_IFDIR, S_IFREG, S_IFLNK, ... */
 	char name[FAMFS_MAX_PATHLEN];
 };
 
@@ -204,23 +205,33 @@ struct famfs_ll_new {
 	gid_t gid;   /* group (the caller's, or one it is in; a setgid directory decides) */
 	uint64_t atime_ns, mtime_ns; /* 0: now */
 	uint64_t size;		     /* a regular file's initial size (allocated, reads zeros) */
+	uint64_t rdev;		     /* S_IFCHR, S_IFBLK: the device */
+	const char *target;	     /* S_IFLNK: the link's target */
 };
 
 /** famfs_ll_create() flags. */
 #define FAMFS_LL_EXCL 0x1 /* an existing name is -EEXIST (else an existing file is opened) */
 
 /**
- * Create @p name in @p dir. Needs search permission on @p dir, and write permission
- * when the name is new. Without
+ * Create @p name in @p dir: a regular file, a directory, a symbolic link, a fifo, a
+ * socket or a device node (@p nw->mode's type). Needs search permission on @p dir, and
+ * write permission when the name is new; a device node needs root. Without
  * FAMFS_LL_EXCL an existing regular file of that name is returned instead (*@p created
  * false), which is what open(O_CREAT) without O_EXCL does.
  * @return 0; -EROFS; -ESTALE; -ENOTDIR; -EACCES; -EPERM (an owner the caller may not
- *         give); -EEXIST; -EISDIR (an existing directory without FAMFS_LL_EXCL); -EINVAL
- *         a bad name or type; -ENAMETOOLONG; -ENOSPC.
+ *         give, a device node from a user); -EEXIST; -EISDIR (an existing directory
+ *         without FAMFS_LL_EXCL); -EINVAL a bad name or type; -ENAMETOOLONG (a name, or a
+ *         symlink target longer than FAMFS_XE_TARGET_MAX); -ENOSPC.
  */
 int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
 		    const struct famfs_ll_new *nw, unsigned int flags, const struct famfs_cred *cr,
 		    struct famfs_attr *out, bool *created);
+
+/**
+ * The target of symbolic link @p ino, NUL-terminated in @p buf (truncated to @p len).
+ * @return the target's length; -ESTALE; -EINVAL not a symbolic link.
+ */
+ssize_t famfs_ll_readlink(struct famfs_ll *ll, uint64_t ino, char *buf, size_t len);
 
 /** famfs_ll_unlink() kinds. */
 enum famfs_ll_kind { FAMFS_LL_ANY = 0, FAMFS_LL_FILE, FAMFS_LL_DIR };

@@ -34,7 +34,7 @@ extern "C" {
 struct famfs_inode {
 	uint64_t ino;
 	uint64_t log_index; /* the entry that created it; UINT64_MAX for the root */
-	mode_t mode;	    /* S_IFDIR or S_IFREG plus permission bits */
+	mode_t mode;	    /* S_IFDIR, S_IFREG or (XE_MKNOD) another type, plus bits */
 	uint32_t uid;
 	uint32_t gid;
 	uint64_t size;		    /* file size in bytes; 0 for directories */
@@ -43,6 +43,8 @@ struct famfs_inode {
 	uint64_t mtime_ns;	    /* 0 when the log never set it */
 	uint64_t ctime_ns;
 	uint64_t atime_ns;
+	uint64_t rdev;		    /* a device node's dev_t */
+	char *target;		    /* a symbolic link's target (malloc'd), else NULL */
 	uint64_t removed_at;	    /* log index of the removal; UINT64_MAX while linked */
 	uint32_t pins;		    /* opens held by this process (famfs_fs_pin) */
 	bool upstream;		    /* an upstream host replaying the log has it at this path */
@@ -86,7 +88,7 @@ int famfs_ns_resolve(const struct famfs_ns *ns, const char *path, struct famfs_i
 
 /**
  * Add a child under @p dir, copying attributes (mode, uid, gid, size, flags, fmap, times,
- * log_index) from @p tmpl; its inode number is tmpl->ino, or
+ * rdev, a copy of the target, log_index) from @p tmpl; its inode number is tmpl->ino, or
  * FAMFS_INO_OF_INDEX(tmpl->log_index) when that is 0.
  * @return 0; -EEXIST name taken or number in use; -ENOTDIR @p dir is not a directory;
  *         -ENAMETOOLONG; -ENOMEM.

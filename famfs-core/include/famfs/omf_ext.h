@@ -5,7 +5,7 @@
  *
  * Upstream famfs files are created once and never change. NFS clients need remove,
  * rename, resize, chmod/chown/utimes and empty files, and space that is reused. These
- * come as **extension log entries** (types 0x4701..0x4708): ordinary 544-byte log entries (same
+ * come as **extension log entries** (types 0x4701..0x4709): ordinary 544-byte log entries (same
  * seqnum and CRC rules as upstream's, omf.h) whose type codes upstream does not know. Upstream
  * logplay skips unknown types, so an upstream host sees the namespace as if only the upstream
  * entries existed: an older but consistent view (a removed file is still there with its
@@ -66,6 +66,17 @@
  *  XE_RESERVE 0x4708: in a compacted log, space that stays allocated though no file
  *    holds it (space freed while upstream hosts may still map it).
  *    48 count (4) | 52 pad (4) | 56 extents[count] (24 each, count <= 20).
+ *  XE_MKNOD 0x4709: an object that holds no data: a symbolic link, a fifo, a socket, a
+ *    character or block device node.
+ *    48 parent ino (8) | 56 mode (4: S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK plus
+ *    permission bits) | 60 uid (4) | 64 gid (4) | 68 target length (4: a symlink's, 1 ..
+ *    FAMFS_XE_TARGET_MAX; 0 otherwise) | 72 rdev (8: a device node's Linux dev_t; 0
+ *    otherwise) | 80 name (80, one component) | 160 target (376: the symlink's target,
+ *    NUL-terminated, exactly @target length bytes before the NUL).
+ *    Replay: like XE_CREATE (parent a directory, the name free). The object is named,
+ *    removed (XE_REMOVE) and renamed (XE_RENAME) like a file; it never has extents, and
+ *    its size is its target's length. Compaction writes it again as XE_MKNOD. Older
+ *    famfs-gw builds and upstream hosts skip the type (the object is not there for them).
  *
  * Safe space reuse. Space a file gives up (remove, shrink, a replaced rename target) is
  * *pending free* from the index R of the entry that freed it. The master hands it out
@@ -149,12 +160,16 @@ enum famfs_xe_type {
 	FAMFS_XE_LOGINFO = 0x4706,
 	FAMFS_XE_INOMAP = 0x4707,
 	FAMFS_XE_RESERVE = 0x4708,
+	FAMFS_XE_MKNOD = 0x4709,
 };
 
 static inline int famfs_xe_is_ext(uint32_t type)
 {
-	return type >= FAMFS_XE_CREATE && type <= FAMFS_XE_RESERVE;
+	return type >= FAMFS_XE_CREATE && type <= FAMFS_XE_MKNOD;
 }
+
+/** The longest symbolic link target an XE_MKNOD holds (bytes, without the NUL). */
+#define FAMFS_XE_TARGET_MAX 375
 
 #define FAMFS_XE_SET_MODE  0x01
 #define FAMFS_XE_SET_UID   0x02
@@ -239,6 +254,18 @@ struct famfs_xe_reserve {
 	struct famfs_omf_extent xv_ext[FAMFS_XE_RESERVE_MAX];
 };
 
+struct famfs_xe_mknod {
+	struct famfs_xe_hdr xk_hdr;
+	uint64_t xk_parent;
+	uint32_t xk_mode;
+	uint32_t xk_uid;
+	uint32_t xk_gid;
+	uint32_t xk_target_len;
+	uint64_t xk_rdev;
+	char xk_name[FAMFS_MAX_PATHLEN];
+	char xk_target[FAMFS_XE_TARGET_MAX + 1];
+};
+
 #define FAMFS_XE_OFF(s, m) (16 + offsetof(struct s, m))
 _Static_assert(sizeof(struct famfs_xe_hdr) == 32, "xe header");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_hdr, xh_ino) == 24, "xh_ino");
@@ -255,6 +282,11 @@ _Static_assert(FAMFS_XE_OFF(famfs_xe_setattr, xs_mtime_ns) == 64, "xs_mtime_ns")
 _Static_assert(FAMFS_XE_OFF(famfs_xe_loginfo, xl_ino_base) == 56, "xl_ino_base");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_inomap, xm_ino) == 64, "xm_ino");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_reserve, xv_ext) == 56, "xv_ext");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_mknod, xk_target_len) == 68, "xk_target_len");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_mknod, xk_rdev) == 72, "xk_rdev");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_mknod, xk_name) == 80, "xk_name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_mknod, xk_target) == 160, "xk_target");
+_Static_assert(sizeof(struct famfs_xe_mknod) == 520, "mknod fills the payload exactly");
 _Static_assert(sizeof(struct famfs_xe_create) <= 520, "create fits");
 _Static_assert(sizeof(struct famfs_xe_rename) <= 520, "rename fits");
 _Static_assert(sizeof(struct famfs_xe_resize) <= 520, "resize fits");
