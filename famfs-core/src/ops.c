@@ -697,9 +697,24 @@ int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t vali
 		rc = -ENOENT;
 		goto out_unlock;
 	}
+	/* What would not change is not logged (tar, cp -p and rsync set owner and mode
+	 * that a create already gave): a no-op costs no log entry. */
+	if ((valid & FAMFS_XE_SET_MODE) && (mode & 07777) == (ino->mode & 07777))
+		valid &= ~(uint32_t)FAMFS_XE_SET_MODE;
+	if ((valid & FAMFS_XE_SET_UID) && uid == ino->uid)
+		valid &= ~(uint32_t)FAMFS_XE_SET_UID;
+	if ((valid & FAMFS_XE_SET_GID) && gid == ino->gid)
+		valid &= ~(uint32_t)FAMFS_XE_SET_GID;
+	if ((valid & FAMFS_XE_SET_MTIME) && mtime_ns == ino->mtime_ns)
+		valid &= ~(uint32_t)FAMFS_XE_SET_MTIME;
+	if ((valid & FAMFS_XE_SET_ATIME) && atime_ns == ino->atime_ns)
+		valid &= ~(uint32_t)FAMFS_XE_SET_ATIME;
+	valid &= FAMFS_XE_SET_MODE | FAMFS_XE_SET_UID | FAMFS_XE_SET_GID | FAMFS_XE_SET_MTIME |
+		 FAMFS_XE_SET_ATIME;
+	if (!valid)
+		goto out_unlock;
 	xe_init(&le, FAMFS_XE_SETATTR, ino->ino);
-	a->xs_valid = valid & (FAMFS_XE_SET_MODE | FAMFS_XE_SET_UID | FAMFS_XE_SET_GID |
-			       FAMFS_XE_SET_MTIME | FAMFS_XE_SET_ATIME);
+	a->xs_valid = valid;
 	a->xs_mode = mode & 07777;
 	a->xs_uid = uid;
 	a->xs_gid = gid;

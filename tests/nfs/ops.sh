@@ -9,7 +9,7 @@
 # the same device, NFSv4 only), and runs tests/nfs/nfsops.c against them: lookups
 # and fileids (= famfs inode numbers), readdir of 3000 entries, reads of simple and
 # interleaved files, v3 bulk writes, append, overwrite, create modes, mkdir/rmdir,
-# unlink, rename, truncate, chmod/chown/utimes, symlink/link refused, stale handles,
+# unlink, rename, truncate, chmod/chown/utimes, symlinks made and read, hard links refused, stale handles,
 # a removed file kept open, three clients at once, names too long, readdir while
 # entries move, EROFS. Then it checks the results from the famfs side (cat/ls/stat),
 # follows the log both ways (a famfs-side cp appears over NFS, a famfs-side rm

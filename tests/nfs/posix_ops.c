@@ -197,7 +197,12 @@ int main(int argc, char **argv)
 	      create_empty("d1/f", 0) == 0 && nfs_rmdir(nfs, "d1") != 0);
 	CHECK("unlink", nfs_unlink(nfs, "d1/f") == 0 && nfs_stat64(nfs, "d1/f", &st) != 0);
 	CHECK("rmdir of an empty directory", nfs_rmdir(nfs, "d1") == 0);
-	CHECK("symlinks are refused cleanly", nfs_symlink(nfs, "victim", "link") != 0);
+	CHECK("a symlink is made and read back",
+	      nfs_symlink(nfs, "victim", "link") == 0 &&
+		  nfs_readlink(nfs, "link", name, sizeof(name)) == 0 &&
+		  strcmp(name, "victim") == 0);
+	CHECK("a symlink is removed",
+	      nfs_unlink(nfs, "link") == 0 && nfs_lstat64(nfs, "link", &st) != 0);
 	memset(name, 'n', 85);
 	name[85] = '\0';
 	CHECK("a path longer than the log holds is refused", create_empty(name, 0) != 0);

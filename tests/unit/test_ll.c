@@ -518,11 +518,12 @@ static void test_special_objects(void **state)
 			 0);
 	assert_int_equal(famfs_ll_unlink(f->ll, FAMFS_ROOT_INO, "s", FAMFS_LL_FILE, NULL), 0);
 	for (int k = 0; k < 40; k++) /* churn, so that compaction shortens the log */
-		assert_int_equal(famfs_ll_setattr(f->ll, dev,
-						  &(struct famfs_ll_setattr){
-						      .valid = FAMFS_SET_MODE, .mode = 0600},
-						  NULL, NULL),
-				 0);
+		assert_int_equal(
+		    famfs_ll_setattr(f->ll, dev,
+				     &(struct famfs_ll_setattr){.valid = FAMFS_SET_MODE,
+								.mode = k % 2 ? 0600 : 0640},
+				     NULL, NULL),
+		    0);
 	assert_int_equal(famfs_fs_compact(f->fs), 0);
 	assert_int_equal(famfs_ll_lookup(f->ll, FAMFS_ROOT_INO, "l2", NULL, &a), 0);
 	assert_int_equal(a.ino, l);

@@ -221,7 +221,10 @@ int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t size);
 #define FAMFS_ATTR_MTIME 0x08
 #define FAMFS_ATTR_ATIME 0x10
 
-/** Set mode, owner and times (one XE_SETATTR entry). 0, -EROFS, -ENOSPC. */
+/**
+ * Set mode, owner and times: one XE_SETATTR entry with what changes, none when nothing
+ * would. 0, -EROFS, -ENOSPC.
+ */
 int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t valid, mode_t mode,
 		     uid_t uid, gid_t gid, uint64_t mtime_ns, uint64_t atime_ns);
 
