@@ -189,6 +189,23 @@ void famfs_fill_attrs(const struct famfs_device *dev, const struct famfs_attr *a
 		      struct fsal_attrlist *attrs);
 object_file_type_t famfs_obj_type(mode_t mode);
 
+/* Helpers of the object operations (handle.c, file.c). */
+static inline struct famfs_fsal_obj_handle *famfs_hdl(const struct fsal_obj_handle *obj)
+{
+	return container_of(obj, struct famfs_fsal_obj_handle, obj_handle);
+}
+
+static inline struct famfs_fsal_export *famfs_op_export(void)
+{
+	return container_of(op_ctx->fsal_export, struct famfs_fsal_export, export);
+}
+
+/** ERR_FSAL_ROFS unless this export may change the file system. */
+static inline bool famfs_readonly(const struct famfs_fsal_obj_handle *h)
+{
+	return !famfs_ll_writable(h->dev->ll);
+}
+
 /* handle.c */
 void famfs_handle_ops_init(struct fsal_obj_ops *ops);
 struct famfs_fsal_obj_handle *famfs_alloc_handle(struct famfs_fsal_export *exp, uint64_t ino,
@@ -196,6 +213,17 @@ struct famfs_fsal_obj_handle *famfs_alloc_handle(struct famfs_fsal_export *exp, 
 fsal_status_t famfs_handle_from_ino(struct famfs_fsal_export *exp, uint64_t ino,
 				    struct fsal_obj_handle **handle,
 				    struct fsal_attrlist *attrs_out);
+fsal_status_t famfs_handle_from_attr(struct famfs_fsal_export *exp, const struct famfs_attr *a,
+				     struct fsal_obj_handle **handle,
+				     struct fsal_attrlist *attrs_out);
+fsal_status_t famfs_getattrs(struct fsal_obj_handle *obj_hdl, struct fsal_attrlist *attrs_out);
+fsal_status_t famfs_setattr2(struct fsal_obj_handle *obj_hdl, bool bypass, struct state_t *state,
+			     struct fsal_attrlist *attrib_set);
+void famfs_new_of(const struct fsal_attrlist *attrs, mode_t type, mode_t def_mode,
+		  struct famfs_ll_new *nw);
+
+/* file.c */
+void famfs_file_ops_init(struct fsal_obj_ops *ops);
 
 /* export.c */
 fsal_status_t famfs_create_export(struct fsal_module *fsal_hdl, void *parse_node,

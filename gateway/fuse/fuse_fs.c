@@ -26,33 +26,9 @@
 #include "famfs/ll.h"
 #include "famfs/omf_ext.h"
 #include "famfs/path.h"
-#include "fuse_fs.h"
+#include "fuse_priv.h"
 
 _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t), "fuse_ino_t must hold a famfs inode");
-
-/** An inode the kernel knows. All fields are protected by fm_data.lock. */
-struct fm_node {
-	uint64_t ino;
-	uint64_t nlookup;	      /* lookups not yet forgotten */
-	uint64_t parent;	      /* directory of the last lookup */
-	uint64_t map_sig;	      /* the size and map the kernel was told of */
-	char name[FAMFS_MAX_PATHLEN]; /* name of the last lookup */
-	struct fm_node *next;	      /* hash chain */
-};
-
-struct fm_data {
-	struct famfs_ll *ll;
-	struct fuse_session *se;
-	const struct fm_opts *opts;
-
-	pthread_mutex_t lock; /* the node table */
-	struct fm_node **nodes;
-	size_t nbuckets;
-	size_t nnodes;
-
-	bool ra_pending;   /* set the read-ahead at the first request */
-	uint64_t notified; /* notifications sent (statistics) */
-};
 
 static pthread_key_t fm_buf_key;
 
@@ -64,96 +40,6 @@ static inline struct fm_data *fm_of(fuse_req_t req)
 static inline uint64_t fm_fh(const struct fuse_file_info *fi)
 {
 	return fi ? fi->fh : 0;
-}
-
-/* ------------------------------------------------------------------ the node table */
-
-static size_t fm_hash(const struct fm_data *fm, uint64_t ino)
-{
-	return (size_t)((ino * 0x9E3779B97F4A7C15ULL) >> 20) & (fm->nbuckets - 1);
-}
-
-/* The node of @ino, or NULL; the caller holds fm->lock. */
-static struct fm_node *fm_node_find(struct fm_data *fm, uint64_t ino)
-{
-	struct fm_node *n;
-
-	for (n = fm->nodes[fm_hash(fm, ino)]; n; n = n->next)
-		if (n->ino == ino)
-			return n;
-	return NULL;
-}
-
-static void fm_node_grow(struct fm_data *fm)
-{
-	size_t nb = fm->nbuckets * 2, k;
-	struct fm_node **b = calloc(nb, sizeof(*b)), *n, *next;
-	struct fm_node **old = fm->nodes;
-	size_t oldn = fm->nbuckets;
-
-	if (!b)
-		return; /* longer chains, still correct */
-	fm->nodes = b;
-	fm->nbuckets = nb;
-	for (k = 0; k < oldn; k++) {
-		for (n = old[k]; n; n = next) {
-			next = n->next;
-			n->next = b[fm_hash(fm, n->ino)];
-			b[fm_hash(fm, n->ino)] = n;
-		}
-	}
-	free(old);
-}
-
-/** Count one lookup of @p a (found as @p name in @p parent). @return 0 or -ENOMEM. */
-static int fm_node_ref(struct fm_data *fm, const struct famfs_attr *a, uint64_t parent,
-		       const char *name)
-{
-	struct fm_node *n;
-	int rc = 0;
-
-	pthread_mutex_lock(&fm->lock);
-	n = fm_node_find(fm, a->ino);
-	if (!n) {
-		n = calloc(1, sizeof(*n));
-		if (!n) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		n->ino = a->ino;
-		n->map_sig = a->map_sig;
-		if (fm->nnodes >= fm->nbuckets * 2)
-			fm_node_grow(fm);
-		n->next = fm->nodes[fm_hash(fm, n->ino)];
-		fm->nodes[fm_hash(fm, n->ino)] = n;
-		fm->nnodes++;
-	}
-	n->nlookup++;
-	n->parent = parent;
-	snprintf(n->name, sizeof(n->name), "%s", name);
-out:
-	pthread_mutex_unlock(&fm->lock);
-	return rc;
-}
-
-/* Drop @count lookups of @ino; the node goes with the last. */
-static void fm_node_forget(struct fm_data *fm, uint64_t ino, uint64_t count)
-{
-	struct fm_node **pp, *n;
-
-	pthread_mutex_lock(&fm->lock);
-	for (pp = &fm->nodes[fm_hash(fm, ino)]; (n = *pp); pp = &n->next) {
-		if (n->ino != ino)
-			continue;
-		n->nlookup = count >= n->nlookup ? 0 : n->nlookup - count;
-		if (n->nlookup == 0 && ino != FAMFS_ROOT_INO) {
-			*pp = n->next;
-			free(n);
-			fm->nnodes--;
-		}
-		break;
-	}
-	pthread_mutex_unlock(&fm->lock);
 }
 
 /* ------------------------------------------------------------------ attributes */
@@ -746,79 +632,6 @@ static const struct fuse_lowlevel_ops fm_ops = {
     .statfs = fm_statfs,
 };
 
-/* ------------------------------------------------------------------ log changes */
-
-/** One notification: an inode (attributes, pages), or with a name the dentry to drop. */
-struct fm_inval {
-	uint64_t ino;
-	uint64_t parent;
-	char name[FAMFS_MAX_PATHLEN];
-};
-
-/*
- * The notifications for a batch of changes (under fm->lock: the names the kernel knows
- * come from the node table). A reset invalidates every known inode and name.
- */
-static size_t fm_collect(struct fm_data *fm, const struct famfs_ll_change *c, size_t nc, bool reset,
-			 struct fm_inval **out)
-{
-	struct fm_inval *v;
-	struct fm_node *n;
-	size_t cap, k = 0;
-
-	pthread_mutex_lock(&fm->lock);
-	cap = reset ? 2 * fm->nnodes + 1 : 2 * nc + 1;
-	v = calloc(cap, sizeof(*v));
-	if (v && reset) {
-		for (size_t b = 0; b < fm->nbuckets; b++) {
-			for (n = fm->nodes[b]; n && k + 2 <= cap; n = n->next) {
-				v[k++].ino = n->ino;
-				if (n->ino == FAMFS_ROOT_INO)
-					continue;
-				v[k].parent = n->parent;
-				memcpy(v[k].name, n->name, sizeof(n->name));
-				k++;
-			}
-		}
-	}
-	for (size_t j = 0; v && !reset && j < nc; j++) {
-		if (!k || v[k - 1].ino != c[j].ino || v[k - 1].name[0])
-			v[k++].ino = c[j].ino;
-		if ((c[j].what & FAMFS_CHANGE_REMOVED) && (n = fm_node_find(fm, c[j].ino)) &&
-		    n->parent == c[j].parent) {
-			v[k].parent = c[j].parent;
-			memcpy(v[k].name, n->name, sizeof(n->name));
-			k++;
-		}
-	}
-	pthread_mutex_unlock(&fm->lock);
-	*out = v;
-	return v ? k : 0;
-}
-
-/* The shared layer's follower reports a batch: tell the kernel (no lock held). */
-static void fm_changed(void *arg, const struct famfs_ll_change *c, size_t nc, bool reset)
-{
-	struct fm_data *fm = arg;
-	struct fm_inval *v;
-	size_t n = fm_collect(fm, c, nc, reset, &v);
-	int rc;
-
-	for (size_t k = 0; k < n; k++) {
-		if (v[k].name[0])
-			rc = fuse_lowlevel_notify_inval_entry(fm->se, v[k].parent, v[k].name,
-							      strlen(v[k].name));
-		else
-			rc = fuse_lowlevel_notify_inval_inode(fm->se, v[k].ino, 0, 0);
-		/* -ENOENT: the kernel does not hold it; nothing to drop. */
-		if (rc && rc != -ENOENT)
-			fm->opts->log(FAMFS_MSG_DEBUG, "invalidate inode %llu: %s",
-				      (unsigned long long)v[k].ino, strerror(-rc));
-		fm->notified++;
-	}
-	free(v);
-}
-
 /* ------------------------------------------------------------------ the session */
 
 /* "-o" options for libfuse and the kernel mount. */
@@ -924,15 +737,7 @@ out_ll:
 out_key:
 	pthread_key_delete(fm_buf_key);
 out_data:
-	for (size_t b = 0; fm.nodes && b < fm.nbuckets; b++) {
-		struct fm_node *n, *next;
-
-		for (n = fm.nodes[b]; n; n = next) {
-			next = n->next;
-			free(n);
-		}
-	}
-	free(fm.nodes);
+	fm_nodes_free(&fm);
 	pthread_mutex_destroy(&fm.lock);
 	return rc;
 }
