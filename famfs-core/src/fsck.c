@@ -85,6 +85,8 @@ static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *
 	v.sb = (struct famfs_superblock *)dev->base;
 	v.log = (struct famfs_log_header *)(dev->base + FAMFS_LOG_OFFSET);
 	v.role = FAMFS_ROLE_CLIENT;
+	/* This host's identity, to tell slots of its dead processes (best effort). */
+	(void)famfs_system_uuid(NULL, v.system_uuid);
 	v.on_reject = on_reject;
 	v.reject_arg = r;
 	famfs_cache_invalidate(ht, sizeof(*ht));
@@ -133,7 +135,9 @@ static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *
 		for (int i = 0; i < n; i++) {
 			char u[37];
 
-			if (hi[i].generation != v.generation || hi[i].safe > last_reused)
+			/* A dead process's slot maps nothing: not an error. */
+			if (hi[i].dead || hi[i].generation != v.generation ||
+			    hi[i].safe > last_reused)
 				continue;
 			famfs_uuid_format(hi[i].uuid, u);
 			problem(r, FAMFS_FSCK_ERROR, "allocation",

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -64,8 +63,25 @@ static void ht_commit(struct famfs_ht_header *h)
 	famfs_cache_flush(h, sizeof(*h));
 }
 
-static bool slot_is_dead_local(const struct famfs_fs *fs, const struct famfs_ht_slot *s)
+/*
+ * A slot's key is the wall-clock time of its claim (ns, odd). Registration writes the
+ * pid right after the claim, so a claimed slot without a pid for longer than this was
+ * left by a process killed in between: nobody will ever publish through it.
+ */
+#define HT_CLAIM_NS (60ULL * 1000000000ULL)
+
+static bool slot_abandoned(const struct famfs_ht_slot *s)
 {
+	uint64_t key = __atomic_load_n(&s->hs_key, __ATOMIC_ACQUIRE), now = fs_now_ns();
+
+	return key && !s->hs_pid && (key > now || now - key > HT_CLAIM_NS);
+}
+
+/* Left by a process that died on this host, or abandoned in the middle of registration. */
+static bool slot_is_dead(const struct famfs_fs *fs, const struct famfs_ht_slot *s)
+{
+	if (slot_abandoned(s))
+		return true;
 	return memcmp(s->hs_uuid, fs->system_uuid, FAMFS_UUID_LEN) == 0 && s->hs_pid &&
 	       kill((pid_t)s->hs_pid, 0) < 0 && errno == ESRCH;
 }
@@ -96,16 +112,13 @@ void fs_hosts_attach(struct famfs_fs *fs)
 	if (fs->dev->readonly)
 		return;
 	famfs_cache_invalidate(slots_of(h), FAMFS_HT_SLOTS * sizeof(*s));
-	while (!key) {
-		if (getrandom(&key, sizeof(key), 0) != sizeof(key))
-			key = (uint64_t)getpid() << 32 | (uint64_t)fs_now_ns();
-	}
+	key = fs_now_ns() | 1; /* the claim's time: see slot_abandoned() */
 	for (int pass = 0; pass < 2 && !fs->slot; pass++) {
 		for (uint32_t i = 0; i < FAMFS_HT_SLOTS; i++) {
 			uint64_t expect = 0;
 
 			s = &slots_of(h)[i];
-			if (pass == 1 && s->hs_key && slot_is_dead_local(fs, s))
+			if (pass == 1 && s->hs_key && slot_is_dead(fs, s))
 				expect = s->hs_key; /* left behind by a process that died here */
 			if ((pass == 0 && s->hs_key) || (pass == 1 && !expect))
 				continue;
@@ -202,11 +215,11 @@ uint64_t fs_hosts_min_safe(struct famfs_fs *fs, char *who, size_t wholen)
 			continue;
 		if (s == fs->slot) {
 			safe = fs_own_safe(fs);
-		} else if (slot_is_dead_local(fs, s)) {
+		} else if (slot_is_dead(fs, s)) {
 			if (__atomic_compare_exchange_n(&s->hs_key, &key, 0, false,
 							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 				famfs_info("host slot %u: process %u is gone; slot freed", i,
-					   s->hs_pid);
+					   s->hs_pid); /* pid 0: killed while registering */
 			continue;
 		} else {
 			safe = s->hs_generation == fs->generation ? s->hs_safe : 0;
@@ -252,7 +265,7 @@ int famfs_fs_hosts(struct famfs_fs *fs, struct famfs_host_info *out, size_t max)
 		out[n].heartbeat_ns = s->hs_heartbeat_ns;
 		out[n].self = s == fs->slot;
 		out[n].local = memcmp(s->hs_uuid, fs->system_uuid, FAMFS_UUID_LEN) == 0;
-		out[n].dead = slot_is_dead_local(fs, s);
+		out[n].dead = slot_is_dead(fs, s);
 		n++;
 	}
 	return (int)n;

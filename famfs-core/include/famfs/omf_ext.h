@@ -94,7 +94,10 @@
  *           24 generation (8, the log's compaction generation) | 32 crc of [0, 32) (8) |
  *           40 journal record (24: device offset (8), entry count (8), CRC-32 of the
  *           journal bytes (8); see below; not covered by the header crc)
- *   slot:   0 key (8, 0 = free; claimed by compare-and-swap) | 8 system uuid (16) |
+ *   slot:   0 key (8, 0 = free; claimed by compare-and-swap with the claim's wall-clock
+ *           time in ns, odd; a slot whose pid is still 0 a minute after its claim was
+ *           left by a process killed while registering, and is free again) | 8 system
+ *           uuid (16) |
  *           24 pid (4) | 28 slot flags (4) | 32 generation (8) | 40 replayed (8) |
  *           48 safe (8) | 56 heartbeat (8, wall clock ns)
  *
