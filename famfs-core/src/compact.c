@@ -6,14 +6,17 @@
  * Crash safety: the new log is first written whole, with CRCs, into free data space (the
  * journal), and the host table header records where it is (ht_pad2: offset, entries, CRC
  * of the journal) before the COMPACTING flag is set. Only then is the log rewritten. A
- * process that opens the device with COMPACTING set copies the journal again (the copy
- * is idempotent), so a crash at any point leaves either the old log or the new one.
+ * process of the master host that opens the device with COMPACTING set and gets the
+ * appender lock copies the journal again (the copy is idempotent), so a crash at any
+ * point leaves either the old log or the new one.
  * Readers that see COMPACTING wait; they replay the new log when it is cleared.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "famfs/cache.h"
@@ -116,27 +119,85 @@ static uint64_t journal_crc(const struct famfs_fs *fs, const struct journal_rec 
 		     (uInt)(j->count * FAMFS_LOG_ENTRY_SIZE));
 }
 
-int fs_compact_recover(struct famfs_fs *fs)
+/* Is the log as the header describes it whole: every entry up to next_index valid? */
+static bool old_log_intact(struct famfs_fs *fs)
 {
-	struct journal_rec j;
+	const struct famfs_log_header *lh = fs->log;
+	uint64_t next = lh->lh_next_index;
 
-	if (!fs->ht || !(fs->ht->ht_flags & FAMFS_HT_COMPACTING) || fs->dev->readonly)
-		return 0;
+	if (next > lh->lh_last_index + 1 || lh->lh_next_seqnum != next)
+		return false;
+	famfs_cache_invalidate(lh->lh_entries, next * FAMFS_LOG_ENTRY_SIZE);
+	for (uint64_t i = 0; i < next; i++)
+		if (famfs_log_entry_check(&lh->lh_entries[i], i, NULL, 0))
+			return false;
+	return true;
+}
+
+/* Finish an interrupted compaction; the caller holds the host's appender flock. */
+int fs_compact_recover_locked(struct famfs_fs *fs)
+{
+	uint64_t max = fs->log->lh_last_index + 1, size = fs->dev->size;
+	uint64_t unit = fs->sb->sb_alloc_unit;
+	struct journal_rec j;
+	void *fault;
+
+	famfs_cache_invalidate(fs->ht, sizeof(*fs->ht));
+	if (!(fs->ht->ht_flags & FAMFS_HT_COMPACTING))
+		return 0; /* the compacting process finished it while this one waited */
 	memcpy(&j, fs->ht->ht_pad2, sizeof(j));
-	if (j.off < FAMFS_LOG_OFFSET + fs->sb->sb_log_len || j.count > fs->log->lh_last_index + 1 ||
-	    j.off + j.count * FAMFS_LOG_ENTRY_SIZE > fs->dev->size ||
+	/* Every field comes from shared memory: range-checked without overflow. */
+	if (j.off < FAMFS_LOG_OFFSET + fs->sb->sb_log_len || j.off >= size || j.count == 0 ||
+	    j.count > max || j.count > (size - j.off) / FAMFS_LOG_ENTRY_SIZE ||
 	    journal_crc(fs, &j) != j.crc) {
-		famfs_err("%s: an interrupted log compaction left a damaged journal; the log is "
-			  "left as it is",
-			  fs->dev->path);
+		if (old_log_intact(fs)) {
+			/* The copy never started: the old log stands (hosts replay it again). */
+			famfs_err("%s: an interrupted log compaction left a damaged journal "
+				  "(device offset %llu, %llu entries); the old log is whole and "
+				  "stays",
+				  fs->dev->path, (unsigned long long)j.off,
+				  (unsigned long long)j.count);
+			fs->ht->ht_flags &= ~(uint32_t)FAMFS_HT_COMPACTING;
+			fs_hosts_commit(fs);
+			return 0;
+		}
+		famfs_err("%s: an interrupted log compaction left a damaged journal (device "
+			  "offset %llu, %llu entries) and a partly rewritten log; the log is left "
+			  "as it is: run fsck",
+			  fs->dev->path, (unsigned long long)j.off, (unsigned long long)j.count);
 		return -EBADMSG;
 	}
 	famfs_warn("%s: finishing an interrupted log compaction (%llu entries)", fs->dev->path,
 		   (unsigned long long)j.count);
-	copy_journal(fs, &j, fs->log->lh_last_index + 1);
+	copy_journal(fs, &j, max);
 	fs->ht->ht_flags &= ~(uint32_t)FAMFS_HT_COMPACTING;
 	fs_hosts_commit(fs);
+	/* The journal's space is free again: no new file may find log entries in it. */
+	if (fs_dev_fill(fs->dev->base + j.off, NULL,
+			(j.count * FAMFS_LOG_ENTRY_SIZE + unit - 1) / unit * unit, &fault))
+		famfs_warn("%s: memory error (SIGBUS) at device offset 0x%llx clearing the "
+			   "compaction journal (the compaction itself is complete)",
+			   fs->dev->path, (unsigned long long)((uint8_t *)fault - fs->dev->base));
 	return 0;
+}
+
+int fs_compact_recover(struct famfs_fs *fs)
+{
+	int rc, tries;
+
+	if (!fs->ht || !(fs->ht->ht_flags & FAMFS_HT_COMPACTING) || fs->dev->readonly ||
+	    fs->role != FAMFS_ROLE_MASTER)
+		return 0;
+	/* Only a holder of the appender lock finishes it: the master may be in the middle of
+	 * the very compaction (then it finishes it, and this open waits or leaves it). */
+	for (tries = 0; flock(fs->dev->fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || tries >= 200)
+			return 0; /* readers wait for COMPACTING to clear; the holder clears it */
+		usleep(10000);
+	}
+	rc = fs_compact_recover_locked(fs);
+	flock(fs->dev->fd, LOCK_UN);
+	return rc;
 }
 
 int fs_compact(struct famfs_fs *fs)

@@ -280,6 +280,13 @@ int famfs_fs_lock_timed(struct famfs_fs *fs, unsigned int timeout_ms)
 	fs->owner = pthread_self();
 	fs->depth = 1;
 	fs->alloc_cursor = 0;
+	/* A compaction another process of this host left half done: finish it first (only
+	 * a holder of this lock may), then replay the new log. */
+	if (fs->ht) {
+		famfs_cache_invalidate(fs->ht, sizeof(*fs->ht));
+		if (fs->ht->ht_flags & FAMFS_HT_COMPACTING)
+			(void)fs_compact_recover_locked(fs);
+	}
 	rc = famfs_fs_refresh(fs);
 	if (rc < 0) {
 		famfs_fs_unlock(fs);

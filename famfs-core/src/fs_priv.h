@@ -112,6 +112,7 @@ int fs_compact(struct famfs_fs *fs);
 int fs_scrub_all(struct famfs_fs *fs);
 /** Finish a compaction that a crash interrupted (idempotent). */
 int fs_compact_recover(struct famfs_fs *fs);
+int fs_compact_recover_locked(struct famfs_fs *fs);
 
 /* ops.c */
 uint64_t fs_now_ns(void);

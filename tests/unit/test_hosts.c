@@ -4,7 +4,10 @@
  * @brief The host table: a slot left by a process killed in the middle of registration
  *        (claimed, pid not yet written) is recognised as dead, does not hold back log
  *        compaction or space reuse, is claimed again, and fsck does not call it an error;
- *        a registration in progress is left alone.
+ *        a registration in progress is left alone. An interrupted compaction (the
+ *        COMPACTING flag and a journal record): finished only by a holder of the appender
+ *        lock, its journal's space zeroed; a damaged journal leaves a whole old log in
+ *        place; a hostile journal record is refused without a crash.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "famfs/fsck.h"
 #include "famfs/omf_ext.h"
@@ -102,10 +106,101 @@ static void test_killed_registration(void **state)
 	test_dev_remove(&t);
 }
 
+struct jrec {
+	uint64_t off, count, crc;
+};
+
+/* Plays a master killed right after its COMPACTING commit: the journal holds @n entries
+ * of @entries (a "new log"), placed at the last 2 MiB of the device. */
+static struct jrec interrupt_compaction(struct famfs_fs *m, const struct famfs_log_entry *entries,
+					uint64_t n)
+{
+	struct jrec j = {.off = famfs_fs_dev(m)->size - (2 << 20), .count = n};
+	uint8_t *base = famfs_fs_dev(m)->base;
+
+	memcpy(base + j.off, entries, n * FAMFS_LOG_ENTRY_SIZE);
+	j.crc = crc32(crc32(0L, Z_NULL, 0), base + j.off, (uInt)(n * FAMFS_LOG_ENTRY_SIZE));
+	memcpy(m->ht->ht_pad2, &j, sizeof(j));
+	m->ht->ht_flags |= FAMFS_HT_COMPACTING;
+	m->ht->ht_generation++;
+	fs_hosts_commit(m);
+	return j;
+}
+
+static void test_interrupted_compaction(void **state)
+{
+	struct famfs_log_entry snap[8];
+	struct famfs_fs *m, *o;
+	struct famfs_inode *ino;
+	struct test_dev t;
+	struct jrec j;
+	uint64_t n;
+	const uint8_t *p;
+
+	(void)state;
+	test_dev_make(&t, TEST_GIB, 8 << 20);
+	m = test_dev_open(&t, 0);
+	assert_int_equal(famfs_fs_mkdir(m, "a", 0755, 0, 0, &ino), 0);
+	n = famfs_fs_log(m)->lh_next_index;
+	memcpy(snap, famfs_fs_log(m)->lh_entries, n * FAMFS_LOG_ENTRY_SIZE);
+	assert_int_equal(famfs_fs_mkdir(m, "b", 0755, 0, 0, &ino), 0);
+
+	/* The compacting process still holds the lock: an open leaves its work alone. */
+	assert_int_equal(famfs_fs_lock(m), 0); /* m plays the compacting process */
+	j = interrupt_compaction(m, snap, n);
+	o = test_dev_open(&t, 0);
+	assert_true(m->ht->ht_flags & FAMFS_HT_COMPACTING);
+	famfs_fs_close(o);
+	famfs_fs_unlock(m);
+
+	/* Then the next open finishes it: the journal's log, the journal zeroed. */
+	o = test_dev_open(&t, 0);
+	assert_false(m->ht->ht_flags & FAMFS_HT_COMPACTING);
+	assert_int_equal(famfs_fs_log(o)->lh_next_index, n);
+	assert_int_equal(famfs_fs_resolve(o, "a", &ino), 0);
+	assert_int_equal(famfs_fs_resolve(o, "b", &ino), -ENOENT);
+	p = famfs_fs_dev(o)->base + j.off;
+	for (uint64_t k = 0; k < n * FAMFS_LOG_ENTRY_SIZE; k++)
+		assert_int_equal(p[k], 0);
+	famfs_fs_close(o);
+
+	/* A long-running master (m) finishes one that another process left, at its next
+	 * change, and replays the new log. */
+	assert_int_equal(famfs_fs_mkdir(m, "c", 0755, 0, 0, &ino), 0);
+	interrupt_compaction(m, snap, n);
+	assert_int_equal(famfs_fs_lock(m), 0);
+	assert_false(m->ht->ht_flags & FAMFS_HT_COMPACTING);
+	assert_int_equal(famfs_fs_resolve(m, "a", &ino), 0);
+	assert_int_equal(famfs_fs_resolve(m, "c", &ino), -ENOENT);
+	famfs_fs_unlock(m);
+
+	/* A damaged journal: the old log is whole, so it stays and the namespace shows. */
+	assert_int_equal(famfs_fs_mkdir(m, "c", 0755, 0, 0, &ino), 0);
+	interrupt_compaction(m, snap, n);
+	famfs_fs_dev(m)->base[famfs_fs_dev(m)->size - (2 << 20) + 100] ^= 0x40;
+	o = test_dev_open(&t, 0);
+	assert_false(m->ht->ht_flags & FAMFS_HT_COMPACTING);
+	assert_int_equal(famfs_fs_resolve(o, "a", &ino), 0);
+	assert_int_equal(famfs_fs_resolve(o, "c", &ino), 0);
+	famfs_fs_close(o);
+
+	/* A hostile record (an offset near 2^64): refused, no crash, the old log stays. */
+	j = interrupt_compaction(m, snap, n);
+	j.off = UINT64_MAX - 100;
+	memcpy(m->ht->ht_pad2, &j, sizeof(j));
+	o = test_dev_open(&t, 0);
+	assert_false(m->ht->ht_flags & FAMFS_HT_COMPACTING);
+	assert_int_equal(famfs_fs_resolve(o, "c", &ino), 0);
+	famfs_fs_close(o);
+	famfs_fs_close(m);
+	test_dev_remove(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_killed_registration),
+	    cmocka_unit_test(test_interrupted_compaction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,10 +135,13 @@
  * copied from the journal, COMPACTING is cleared, and the journal's space is zeroed. A
  * memory error (SIGBUS) while writing the journal abandons the compaction: nothing refers
  * to the journal yet and the old log stands. One while zeroing the journal afterwards is
- * only a warning (the compaction is complete). The next read-write open that finds
- * COMPACTING set finishes an interrupted compaction by copying the journal again (the
- * copy is idempotent); a journal whose record or CRC is bad leaves the log untouched
- * (and the flag set) and says so. Readers stop replaying while COMPACTING is set, then
+ * only a warning (the compaction is complete). The next read-write open on the master
+ * host that finds COMPACTING set and gets the appender lock (never while the compacting
+ * process holds it) finishes an interrupted compaction by copying the journal again (the
+ * copy is idempotent) and zeroing the journal's space. A journal whose record (range-
+ * checked without overflow) or CRC is bad: when the old log is still whole (every entry
+ * up to next_index valid: the copy never started) the flag is cleared and the old log
+ * stands; otherwise the log is left untouched (and the flag set) and fsck says so. Readers stop replaying while COMPACTING is set, then
  * replay the new log from the start. fsck reports a COMPACTING flag as an error.
  */
 #ifndef FAMFS_OMF_EXT_H
