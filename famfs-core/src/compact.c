@@ -200,6 +200,17 @@ int fs_compact_recover(struct famfs_fs *fs)
 	return rc;
 }
 
+/*
+ * Can the kernels upstream famfs pairs with map @m? At most 2 simple extents (their
+ * FAMFS_MAX_EXTENTS), or one interleaved extent. Otherwise a file goes to extension form.
+ */
+static bool upstream_mappable(const struct famfs_omf_fmap *m)
+{
+	if (m->fmap_ext_type == FAMFS_EXT_SIMPLE)
+		return m->fmap_count >= 1 && m->fmap_count <= 2;
+	return m->fmap_count == 1;
+}
+
 int fs_compact(struct famfs_fs *fs)
 {
 	uint64_t old_next = fs->log->lh_next_index, ino_base = fs->ino_base + old_next + 2;
@@ -327,7 +338,7 @@ int fs_compact(struct famfs_fs *fs)
 			le->le_mkdir.md_gid = i->gid;
 			le->le_mkdir.md_mode = i->mode & 07777;
 			memcpy(le->le_mkdir.md_relpath, path, strlen(path) + 1);
-		} else if (i->size > 0) {
+		} else if (i->size > 0 && upstream_mappable(&i->fmap)) {
 			le = next_entry(&b, FAMFS_LOG_FILE);
 			le->le_file.fm_size = i->size;
 			le->le_file.fm_flags = i->flags ? i->flags : FAMFS_FM_ALL_HOSTS_RW;
@@ -346,8 +357,9 @@ int fs_compact(struct famfs_fs *fs)
 			c->xc_uid = i->uid;
 			c->xc_gid = i->gid;
 			memcpy(c->xc_name, i->name, i->namelen + 1);
-			/* An empty file that keeps a map gets it after all objects (one entry
-			 * per object here: the inode maps count on it). */
+			/* An empty file that keeps a map, or one whose map upstream kernels
+			 * cannot take (more than 2 extents), gets it after all objects in an
+			 * XE_RESIZE (one entry per object here: the inode maps count on it). */
 		}
 		if (!le) {
 			rc = -ENOSPC;
@@ -357,7 +369,8 @@ int fs_compact(struct famfs_fs *fs)
 	for (uint64_t o = 0; o < nobj; o++) {
 		struct famfs_xe_resize *z;
 
-		if (S_ISDIR(objs[o]->mode) || objs[o]->size || !objs[o]->fmap.fmap_count)
+		if (!S_ISREG(objs[o]->mode) || !objs[o]->fmap.fmap_count ||
+		    (objs[o]->size && upstream_mappable(&objs[o]->fmap)))
 			continue;
 		le = next_entry(&b, FAMFS_XE_RESIZE);
 		if (!le) {
@@ -366,6 +379,7 @@ int fs_compact(struct famfs_fs *fs)
 		}
 		z = (void *)le->le_payload;
 		z->xz_hdr.xh_ino = objs[o]->ino;
+		z->xz_size = objs[o]->size;
 		z->xz_fmap = objs[o]->fmap;
 	}
 	/* Times, where the log had set them: best effort, after every object exists. */

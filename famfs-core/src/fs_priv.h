@@ -25,6 +25,18 @@ struct famfs_pending {
 	uint64_t freed_at;
 };
 
+/*
+ * The paths that FILE and MKDIR entries of the current log created: what an upstream host
+ * that replays the log holds at those paths (it skips extension entries, so a remove or
+ * rename never takes a path away from it). Such a path is never logged again in upstream
+ * form (see omf_ext.h).
+ */
+#define FS_UPATH_BUCKETS 4096
+struct fs_upath {
+	struct fs_upath *next;
+	char path[];
+};
+
 struct famfs_fs {
 	struct famfs_dev *dev;
 	struct famfs_superblock *sb;  /* in the mapping */
@@ -34,6 +46,7 @@ struct famfs_fs {
 	uint8_t system_uuid[FAMFS_UUID_LEN];
 	enum famfs_role role;
 	struct famfs_ns ns;		/* protected by ns_lock */
+	struct fs_upath **upaths;	/* FS_UPATH_BUCKETS chains; ns_lock */
 	struct famfs_bitmap bm;		/* used units (pending ones included) */
 	struct famfs_bitmap pending_bm; /* units freed but not yet reusable */
 	struct famfs_bitmap dirty_bm;	/* released units that still hold old bytes */
@@ -80,6 +93,7 @@ void fs_reap_locked(struct famfs_fs *fs);
 void fs_reap(struct famfs_fs *fs);
 
 /* replay.c */
+bool fs_upath_taken(const struct famfs_fs *fs, const char *relpath);
 int fs_replay_reset(struct famfs_fs *fs);
 void fs_replay_fini(struct famfs_fs *fs);
 void fs_apply_entry(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le);

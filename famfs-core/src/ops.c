@@ -184,7 +184,7 @@ int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 	rc = begin_create(fs, relpath);
 	if (rc)
 		return rc;
-	if (parent_upstream(fs, relpath)) {
+	if (parent_upstream(fs, relpath) && !fs_upath_taken(fs, relpath)) {
 		memset(&le, 0, sizeof(le));
 		le.le_type = FAMFS_LOG_MKDIR;
 		le.le_mkdir.md_uid = uid;
@@ -387,10 +387,11 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 	rc = begin_create(fs, relpath);
 	if (rc)
 		return rc;
-	if (size == 0 || !parent_upstream(fs, relpath)) {
+	if (size == 0 || !parent_upstream(fs, relpath) || fs_upath_taken(fs, relpath)) {
 		struct famfs_inode *ino;
 
-		/* An empty file, or one under a renamed directory: extension entries. */
+		/* An empty file, one under a renamed directory, or a path upstream hosts still
+		 * hold as another object: extension entries. */
 		xe_create(fs, &le, relpath, mode & 07777, uid, gid);
 		rc = famfs_fs_append(fs, &le);
 		if (rc || size == 0)

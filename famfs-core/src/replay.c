@@ -213,6 +213,8 @@ void famfs_fs_set_change_fn(struct famfs_fs *fs, famfs_change_fn fn, void *arg)
 
 /* ------------------------------------------------------------------ reset */
 
+static void upaths_free(struct famfs_fs *fs);
+
 int fs_replay_reset(struct famfs_fs *fs)
 {
 	uint64_t reserved = FAMFS_LOG_OFFSET + fs->sb->sb_log_len;
@@ -247,6 +249,7 @@ int fs_replay_reset(struct famfs_fs *fs)
 
 void fs_replay_fini(struct famfs_fs *fs)
 {
+	upaths_free(fs);
 	if (fs->ns.root)
 		famfs_ns_fini(&fs->ns);
 	famfs_bitmap_fini(&fs->bm);
@@ -307,6 +310,60 @@ static int remove_obj(struct famfs_fs *fs, struct famfs_inode *victim, uint64_t 
 	return 0;
 }
 
+static size_t upath_hash(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	return (size_t)(h % FS_UPATH_BUCKETS);
+}
+
+bool fs_upath_taken(const struct famfs_fs *fs, const char *relpath)
+{
+	const struct fs_upath *u;
+
+	if (!fs->upaths)
+		return false;
+	for (u = fs->upaths[upath_hash(relpath)]; u; u = u->next)
+		if (strcmp(u->path, relpath) == 0)
+			return true;
+	return false;
+}
+
+/* Record that upstream hosts hold @path (a FILE or MKDIR entry). Best effort on ENOMEM:
+ * then the path is not protected, as before this record existed. */
+static void upath_add(struct famfs_fs *fs, const char *path)
+{
+	size_t len = strlen(path), b = upath_hash(path);
+	struct fs_upath *u;
+
+	if (fs_upath_taken(fs, path))
+		return;
+	if (!fs->upaths && !(fs->upaths = calloc(FS_UPATH_BUCKETS, sizeof(*fs->upaths))))
+		return;
+	u = malloc(sizeof(*u) + len + 1);
+	if (!u)
+		return;
+	memcpy(u->path, path, len + 1);
+	u->next = fs->upaths[b];
+	fs->upaths[b] = u;
+}
+
+static void upaths_free(struct famfs_fs *fs)
+{
+	for (size_t b = 0; fs->upaths && b < FS_UPATH_BUCKETS; b++) {
+		struct fs_upath *u, *next;
+
+		for (u = fs->upaths[b]; u; u = next) {
+			next = u->next;
+			free(u);
+		}
+	}
+	free(fs->upaths);
+	fs->upaths = NULL;
+}
+
 static void apply_create(struct famfs_fs *fs, uint64_t index, const char *path,
 			 struct famfs_inode *tmpl)
 {
@@ -315,6 +372,7 @@ static void apply_create(struct famfs_fs *fs, uint64_t index, const char *path,
 	const char *name = famfs_relpath_split(path, parent_path);
 	int rc = famfs_ns_resolve(&fs->ns, parent_path, &parent);
 
+	upath_add(fs, path); /* an upstream host holds it now, whatever we make of it */
 	if (rc == 0 && !S_ISDIR(parent->mode))
 		rc = -ENOTDIR;
 	if (rc) {

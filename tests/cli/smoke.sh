@@ -230,11 +230,36 @@ expect_out "upstream famfs hosts: may exist" gw hosts
 expect_out '"pending_bytes":[1-9]' gw hosts --json
 expect_fail "not the famfs master" "$GW" -d dev.img --system-uuid $CLIENT rm /w/empty
 expect_out "0 error\(s\)" gw fsck
+# Names reused as the other type: upstream hosts still hold the old object there, so the
+# new one goes to extension form (logged MKDIR/FILE entries would break their logplay).
+expect_good gw creat -s 1M /ux
+expect_good gw rm /ux
+expect_good gw mkdir /ux
+expect_good gw creat -s 1M /ux/inner
+expect_good gw mkdir /uy
+expect_good gw rm -r /uy
+expect_good gw creat -s 1M /uy
+expect_good gw creat -s 1M /uq
+expect_good gw mv /uq /uq2
+expect_good gw mkdir /uq
+expect_good gw mkdir /uw
+expect_good gw mv /uw /uw2
+expect_good gw creat -s 1M /uw
+expect_out "^-.* uy$" gw ls -l /
+expect_out "^d.* ux/$" gw ls -l /
 expect_good python3 "$here/../tools/upstream_check.py" dev.img
+# A file grown piecewise holds 3 extents: compaction must not log it in upstream form.
+expect_good gw creat -s 1M /g3
+expect_good gw creat -s 1M /g3b1
+expect_good gw truncate -s 3M /g3
+expect_good gw creat -s 1M /g3b2
+expect_good gw truncate -s 5M /g3
 expect_good gw hosts --no-upstream
 expect_out "declared absent" gw hosts
 expect_out "log compacted: [0-9]+ -> [0-9]+ entries, generation 1" gw compact
 expect_out "generation 1" gw fsck
+expect_good python3 "$here/../tools/upstream_check.py" dev.img
+expect_out "size: 5242880" gw stat /g3
 expect_good bash -c '"$0" -d dev.img cat /a/r1.bin | cmp - r1.bin' "$GW"
 
 # --- a full log -----------------------------------------------------------------------

@@ -12,6 +12,9 @@ our C code cannot hide itself. Checks:
         PMD (2 MiB) aligned, <= 2 simple extents or 1 interleaved extent with
         1..16 strips (what the kernel accepts), no allocation collisions
   MKDIR: relative non-empty path; parents exist when replayed in order
+  logplay's path rules: a FILE or MKDIR never names a path an earlier FILE or MKDIR
+        took (upstream fails with "exists where dir should be" on a type conflict and
+        unmounts), and a parent is a directory, not a file
 usage: upstream_check.py IMAGE [--allow-version 47]
 Prints one line per problem and "upstream-check: OK (N entries)" when clean.
 """
@@ -83,7 +86,12 @@ def main():
                 continue
             parent = mpath.rsplit("/", 1)[0] if "/" in mpath else ""
             if parent not in dirs:
-                problems.append("%s: parent of %s missing" % (where, mpath))
+                problems.append("%s: parent of %s missing%s" % (
+                    where, mpath, " (it is a file)" if parent in files else ""))
+            if mpath in files:
+                problems.append("%s: mkdir %s: a file exists where the dir should be" % (where, mpath))
+            elif mpath in dirs:
+                problems.append("%s: mkdir %s: the directory was already logged" % (where, mpath))
             dirs.add(mpath)
         elif etype == 0:
             size, flags, uid, gid, mode = struct.unpack_from("<QIIII", e, 16)
@@ -116,7 +124,12 @@ def main():
                         used[b] = 1
             parent = fpath.rsplit("/", 1)[0] if "/" in fpath else ""
             if parent not in dirs:
-                problems.append("%s: parent of %s missing" % (where, fpath))
+                problems.append("%s: parent of %s missing%s" % (
+                    where, fpath, " (it is a file)" if parent in files else ""))
+            if fpath in dirs:
+                problems.append("%s: file %s: a directory exists where the file should be" % (where, fpath))
+            elif fpath in files:
+                problems.append("%s: file %s: the path was already logged as a file" % (where, fpath))
             files.add(fpath)
         # other types: upstream logplay skips them
     for p in problems:

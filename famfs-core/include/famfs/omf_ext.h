@@ -15,6 +15,16 @@
  * entries stays pure upstream: the gateway writes a FILE entry for every file of size > 0 whose map
  * upstream can express, and an extension entry only for what upstream cannot.
  *
+ * Upstream's rules, which every FILE and MKDIR entry we write (creates and compaction)
+ * keeps: (1) a path that an earlier FILE or MKDIR entry of the log named is never named
+ * again in upstream form, whatever happened to that object since (upstream hosts skip
+ * XE_REMOVE/XE_RENAME and still hold it there; a FILE over their directory or a MKDIR
+ * over their file fails their logplay, which unmounts them): the new object goes to
+ * XE_CREATE, and so does everything created under it (its parent is not upstream's);
+ * (2) a FILE entry holds at most 2 simple extents or one interleaved extent (what the
+ * kernels upstream pairs with map); a file with a longer map is written by compaction as
+ * XE_CREATE + XE_RESIZE. tests/tools/upstream_check.py checks both on every test's log.
+ *
  * Objects are named by inode number. The object created by the entry at index i has the
  * inode number ino_base + i + 2, where ino_base is 0 in a log that was never compacted
  * (see XE_LOGINFO); the root is 1. Inode numbers never change for the life of an object.
