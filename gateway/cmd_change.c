@@ -62,7 +62,10 @@ static int rm_tree(struct famfs_fs *fs, struct famfs_inode *dir, const char *nam
 			gw_error("rm", "%s: is a directory (use -r)", user);
 			return -EISDIR;
 		}
-		while (obj->child_head) {
+		uint64_t ino = obj->ino;
+
+		/* By number each time: a compaction in the middle rebuilds the view. */
+		while ((obj = famfs_fs_get(fs, ino)) && obj->child_head) {
 			char child[FAMFS_MAX_PATHLEN];
 
 			snprintf(child, sizeof(child), "%s", obj->child_head->name);

@@ -422,13 +422,24 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * The current view's inode of @i, or NULL when it is not linked there: a caller may hold
+ * a pointer from before a compaction that happened in its own locked session (the view
+ * was rebuilt; inode numbers stay).
+ */
+static struct famfs_inode *current_of(struct famfs_fs *fs, struct famfs_inode *i)
+{
+	return famfs_ns_get(&fs->ns, i->ino);
+}
+
 /* The linked child @name of @dir, after the lock's refresh; NULL with -ENOENT logged. */
 static struct famfs_inode *child_of(struct famfs_fs *fs, struct famfs_inode *dir, const char *name,
 				    int *rc)
 {
 	struct famfs_inode *c;
 
-	if (!dir->parent && dir != fs->ns.root) {
+	dir = current_of(fs, dir);
+	if (!dir) {
 		*rc = -ENOENT; /* the directory itself was removed */
 		return NULL;
 	}
@@ -450,6 +461,7 @@ int famfs_fs_remove(struct famfs_fs *fs, struct famfs_inode *dir, const char *na
 	victim = child_of(fs, dir, name, &rc);
 	if (!victim)
 		goto out_unlock;
+	dir = current_of(fs, dir);
 	if (S_ISDIR(victim->mode) && victim->nchildren) {
 		famfs_err("'%s': directory not empty", name);
 		rc = -ENOTEMPTY;
@@ -495,7 +507,9 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
 	obj = child_of(fs, olddir, oldname, &rc);
 	if (!obj)
 		goto out_unlock;
-	if ((!newdir->parent && newdir != fs->ns.root) || !S_ISDIR(newdir->mode)) {
+	olddir = current_of(fs, olddir);
+	newdir = current_of(fs, newdir);
+	if (!newdir || !S_ISDIR(newdir->mode)) {
 		rc = -ENOENT;
 		goto out_unlock;
 	}
@@ -596,7 +610,8 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 	rc = famfs_fs_lock(fs);
 	if (rc)
 		return rc;
-	if (!ino->parent) {
+	ino = current_of(fs, ino);
+	if (!ino || !ino->parent) {
 		rc = -ENOENT;
 		goto out_unlock;
 	}
@@ -694,7 +709,8 @@ int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t vali
 
 	if (rc)
 		return rc;
-	if (!ino->parent && ino != fs->ns.root) {
+	ino = current_of(fs, ino);
+	if (!ino) {
 		rc = -ENOENT;
 		goto out_unlock;
 	}

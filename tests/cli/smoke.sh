@@ -271,6 +271,22 @@ expect_fail "log is full" "$GW" -d full.img mkdir /one-more
 expect_out "15420 of 15420 entries used" "$GW" -d full.img fsck
 expect_out "^f15419$" bash -c '"$0" -d full.img ls | tail -1' "$GW"
 
+# Multi-object commands survive a compaction in their middle (the view is rebuilt).
+expect_good "$GW" -d big.img mkfs --size 32G
+expect_good "$GW" -d big.img mkdir /d /m1 /m2
+expect_good bash -c 'for i in $(seq 0 7709); do echo "d/f$i"; done > dnames.txt'
+expect_good "$GW" -d big.img creat -s 1 --from dnames.txt
+expect_good "$GW" -d big.img rm -r /d
+expect_out "generation 1" "$GW" -d big.img fsck
+expect_fail "no such" "$GW" -d big.img ls /d
+expect_good bash -c 'for i in $(seq 0 7799); do echo "m1/g$i"; done > mnames.txt'
+expect_good "$GW" -d big.img creat -s 1 --from mnames.txt
+expect_good bash -c '"$0" -d big.img mv $(sed "s|^|/|" mnames.txt) /m2' "$GW"
+expect_out "generation 2" "$GW" -d big.img fsck
+expect_out "^7800$" bash -c '"$0" -d big.img ls /m2 | wc -l' "$GW"
+expect_out "^0$" bash -c '"$0" -d big.img ls /m1 | wc -l' "$GW"
+expect_out "0 error\(s\)" "$GW" -d big.img fsck
+
 # --- corruption is reported, with where it is ---------------------------------------------
 expect_good cp dev.img bad-entry.img
 # Entry 1 starts at 0x200000 + 48 + 544; flip a byte of its path.
