@@ -428,6 +428,21 @@ static fsal_status_t famfs_commit2(struct fsal_obj_handle *obj_hdl, off_t offset
 }
 
 /**
+ * @brief ALLOCATE (grow the file over the range: famfs files are allocated up to their
+ *        size) and DEALLOCATE (the range reads zeros; its extents stay).
+ */
+static fsal_status_t famfs_fallocate(struct fsal_obj_handle *obj_hdl, struct state_t *state,
+				     uint64_t offset, uint64_t length, bool allocate)
+{
+	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl);
+
+	(void)state;
+	return famfs2fsal_error(famfs_ll_fallocate(
+	    h->dev->ll, h->ino, allocate ? 0 : FAMFS_FALLOC_PUNCH | FAMFS_FALLOC_KEEP_SIZE, offset,
+	    length));
+}
+
+/**
  * @brief The open-file operations of FSAL_FAMFS.
  *
  * @param[in,out] ops  the object operations being filled
@@ -441,4 +456,5 @@ void famfs_file_ops_init(struct fsal_obj_ops *ops)
 	ops->read2 = famfs_read2;
 	ops->write2 = famfs_write2;
 	ops->commit2 = famfs_commit2;
+	ops->fallocate = famfs_fallocate;
 }

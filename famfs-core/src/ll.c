@@ -516,6 +516,45 @@ ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const vo
 	return n;
 }
 
+int famfs_ll_fallocate(struct famfs_ll *ll, uint64_t ino, unsigned int mode, uint64_t off,
+		       uint64_t len)
+{
+	uint64_t end = off + len, size = 0;
+	struct famfs_inode *i;
+	int rc;
+
+	if (ll->readonly)
+		return -EROFS;
+	if (!len || end < off)
+		return -EINVAL;
+	if (mode & FAMFS_FALLOC_PUNCH) {
+		if (!(mode & FAMFS_FALLOC_KEEP_SIZE))
+			return -EOPNOTSUPP; /* fallocate(2): a punch always keeps the size */
+		famfs_fs_rdlock(ll->fs);
+		rc = ll_file(ll, ino, &i);
+		if (!rc && off < i->size)
+			rc = famfs_fmap_zero(ll->fs, &i->fmap, off,
+					     (end < i->size ? end : i->size) - off);
+		famfs_fs_rdunlock(ll->fs);
+		return rc;
+	}
+	famfs_fs_rdlock(ll->fs);
+	rc = ll_file(ll, ino, &i);
+	if (!rc && (mode & FAMFS_FALLOC_KEEP_SIZE) && end > famfs_fmap_capacity(&i->fmap))
+		rc = -EOPNOTSUPP;
+	if (!rc)
+		size = i->size;
+	famfs_fs_rdunlock(ll->fs);
+	if (rc || (mode & FAMFS_FALLOC_KEEP_SIZE) || end <= size)
+		return rc; /* within the file (or its allocation): allocated already */
+	rc = ll_begin(ll);
+	if (!rc) {
+		rc = famfs_fs_grow(ll->fs, ino, end);
+		famfs_fs_unlock(ll->fs);
+	}
+	return rc == -ENOENT ? -ESTALE : rc;
+}
+
 /* ------------------------------------------------------------------ following the log */
 
 /* Record one change; the caller holds ll->lock. */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <limits.h>
 #include <pthread.h>
@@ -478,6 +479,24 @@ static void fm_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_write(req, (size_t)n);
 }
 
+static void fm_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
+{
+	unsigned int m = 0;
+	int rc = 0;
+
+	(void)fi;
+	if (mode & FALLOC_FL_KEEP_SIZE)
+		m |= FAMFS_FALLOC_KEEP_SIZE;
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		m |= FAMFS_FALLOC_PUNCH;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		rc = -EOPNOTSUPP; /* zero-range, collapse, insert: not in the format */
+	if (!rc)
+		rc = famfs_ll_fallocate(fm_of(req)->ll, ino, m, (uint64_t)offset, (uint64_t)length);
+	fuse_reply_err(req, -rc);
+}
+
 /* Writes are flushed to the memory before their reply: flush and fsync have no work. */
 static void fm_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -625,6 +644,7 @@ static const struct fuse_lowlevel_ops fm_ops = {
     .write = fm_write,
     .flush = fm_flush,
     .fsync = fm_fsync,
+    .fallocate = fm_fallocate,
     .release = fm_release,
     .opendir = fm_opendir,
     .readdir = fm_readdir,

@@ -159,6 +159,8 @@ check "ls -l shows the link" bash -c "ls -l '$mnt/sym' | grep -q '^l.* -> doc\$'
 check "mkfifo" bash -c "mkfifo '$mnt/fifo' && [ -p '$mnt/fifo' ]"
 check "mknod c 1 3 (root)" bash -c "mknod '$mnt/null' c 1 3 && [ \"\$(stat -c %t:%T '$mnt/null')\" = 1:3 ]"
 check "a symlink renamed and removed" bash -c "ln -s a/b '$mnt/sym2' && mv '$mnt/sym2' '$mnt/sym3' && [ \"\$(readlink '$mnt/sym3')\" = a/b ] && rm '$mnt/sym3' && [ ! -L '$mnt/sym3' ]"
+check "fallocate grows a file" bash -c "fallocate -l 3M '$mnt/falloc' && [ \$(stat -c %s '$mnt/falloc') -eq 3145728 ]"
+check "fallocate --punch-hole reads zeros, keeps the size" bash -c "head -c 8192 /dev/urandom > '$mnt/punch' && fallocate -p -o 100 -l 1000 '$mnt/punch' && [ \$(stat -c %s '$mnt/punch') -eq 8192 ] && cmp <(head -c 1000 '$mnt/punch' | tail -c 900) <(head -c 900 /dev/zero)"
 # A tree with links, unpacked with tar and compared with its source.
 mkdir -p "$tmp/src/zone/Europe" "$tmp/src/zone/posix"
 for z in Paris Berlin Rome; do head -c $((RANDOM + 100)) /dev/urandom > "$tmp/src/zone/Europe/$z"; done

@@ -539,6 +539,41 @@ static void test_special_objects(void **state)
 	famfs_fsck_report_free(&r);
 }
 
+/* ALLOCATE grows a file over the range; DEALLOCATE makes a range read zeros. */
+static void test_fallocate(void **state)
+{
+	struct fx *f = *state;
+	uint64_t fi = make(f, FAMFS_ROOT_INO, "f", S_IFREG | 0644, 0, 0);
+	char buf[8192];
+	struct famfs_attr a;
+
+	memset(buf, 0x77, sizeof(buf));
+	assert_int_equal(famfs_ll_write(f->ll, fi, 0, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	assert_int_equal(famfs_ll_fallocate(f->ll, fi, 0, 4096, 3 << 20), 0);
+	assert_int_equal(famfs_ll_getattr(f->ll, fi, &a), 0);
+	assert_int_equal(a.size, 4096 + (3 << 20));
+	assert_true(a.space >= a.size);
+	/* inside the file: nothing to do; past the allocation without growing: not sayable */
+	assert_int_equal(famfs_ll_fallocate(f->ll, fi, FAMFS_FALLOC_KEEP_SIZE, 0, 4096), 0);
+	assert_int_equal(famfs_ll_fallocate(f->ll, fi, FAMFS_FALLOC_KEEP_SIZE, 0, 1ULL << 30),
+			 -EOPNOTSUPP);
+	/* a hole: zeros inside, the size kept */
+	assert_int_equal(
+	    famfs_ll_fallocate(f->ll, fi, FAMFS_FALLOC_PUNCH | FAMFS_FALLOC_KEEP_SIZE, 100, 1000),
+	    0);
+	assert_int_equal(famfs_ll_read(f->ll, fi, 0, buf, sizeof(buf), 0, NULL),
+			 (ssize_t)sizeof(buf));
+	assert_int_equal(buf[99], 0x77);
+	for (int k = 100; k < 1100; k++)
+		assert_int_equal(buf[k], 0);
+	assert_int_equal(buf[1100], 0x77);
+	assert_int_equal(famfs_ll_getattr(f->ll, fi, &a), 0);
+	assert_int_equal(a.size, 4096 + (3 << 20));
+	assert_int_equal(famfs_ll_fallocate(f->ll, fi, FAMFS_FALLOC_PUNCH, 0, 1), -EOPNOTSUPP);
+	assert_int_equal(famfs_ll_fallocate(f->ll, FAMFS_ROOT_INO, 0, 0, 1), -EISDIR);
+	assert_int_equal(famfs_ll_fallocate(f->ll, fi, 0, 0, 0), -EINVAL);
+}
+
 static void test_readonly_layer(void **state)
 {
 	struct fx *f = *state;
@@ -572,6 +607,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_zeroing_leaves_readers_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_memory_returned, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_special_objects, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fallocate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly_layer, setup, teardown),
 	};
 

@@ -196,6 +196,21 @@ ssize_t famfs_ll_read(struct famfs_ll *ll, uint64_t ino, uint64_t off, void *buf
 ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const void *buf,
 		       size_t len);
 
+/** famfs_ll_fallocate() modes. */
+#define FAMFS_FALLOC_KEEP_SIZE 0x1 /* allocate without changing the size */
+#define FAMFS_FALLOC_PUNCH     0x2 /* deallocate: the range reads zeros (size kept) */
+
+/**
+ * Allocate or deallocate a range of regular file @p ino (NFSv4.2 ALLOCATE/DEALLOCATE,
+ * fallocate(2)). Every famfs file is allocated up to its size, so allocating grows the
+ * file to @p off + @p len (with FAMFS_FALLOC_KEEP_SIZE: only when its allocation already
+ * holds the range, else -EOPNOTSUPP: the format cannot say "allocated past the end").
+ * Deallocating zeroes the range inside the file (the extents stay: upstream maps them).
+ * @return 0; -EROFS; -ESTALE; -EISDIR; -EINVAL; -EOPNOTSUPP; -EFBIG; -ENOSPC; -EAGAIN.
+ */
+int famfs_ll_fallocate(struct famfs_ll *ll, uint64_t ino, unsigned int mode, uint64_t off,
+		       uint64_t len);
+
 /* ------------------------------------------------------------------ changes */
 
 /** What a create makes. */
