@@ -5,9 +5,10 @@
 # (label: nfs). One ganesha.nfsd (started by 'famfs-gw serve --ganesha-conf') serves a
 # famfs device file and a directory on a tmpfs (/dev/shm) side by side, each twice: with
 # Squash = No_Root_Squash (/famfs, /vfs) and with Squash = All_Squash, anonymous
-# 4000:4000 (/famfs_sq, /vfs_sq). Both trees get the same layout, made as root (famfs-gw
-# on the famfs side, mkdir/chmod/chown on the VFS side), once per NFS version (t4/, t3/;
-# sq/t4/, sq/t3/):
+# 4000:4000 (/famfs_sq, /vfs_sq), a read-only pair (/famfs_ro, /vfs_ro: Access_Type = RO) and
+# a pair only another client may use (/famfs_cl, /vfs_cl: a CLIENT block for 127.0.0.2).
+# Both trees get the same layout, made as root (famfs-gw on the famfs side, mkdir/chmod/
+# chown on the VFS side), once per NFS version (t4/, t3/; sq/t4/, sq/t3/; ro/, cl/):
 #   rootdir/   0:0 0755, holding f (0:0 0644) and sub/ (0:0 0755)
 #   sticky/    0:0 01777, holding other, other2, otherdir/ (2000:2000) and mine, mine2
 #              (1000:1000)
@@ -119,6 +120,17 @@ squash_layout() { # T
 }
 fam mkdir -m 0755 /sq
 mkdir -m 0755 "$vfs/sq"
+# Export rules: a read-only export (/ro) and one that lets in only another client (/cl).
+for d in ro cl; do
+	fam mkdir -m 0777 "/$d"
+	fam chmod 0777 "/$d"
+	fam touch "/$d/f"
+	fam chmod 0666 "/$d/f"
+	mkdir -m 0777 "$vfs/$d"
+	chmod 0777 "$vfs/$d"
+	touch "$vfs/$d/f"
+	chmod 0666 "$vfs/$d/f"
+done
 for v in $versions; do
 	famfs_layout "t$v"
 	vfs_layout "t$v"
@@ -143,13 +155,14 @@ protos=4
 $have_v3 && protos="3, 4"
 mkdir -p plugins
 ln -s "$plugin" "$vfs_plugin" plugins/
-export_block() { # id path pseudo squash fsal-block
+export_block() { # id path pseudo squash fsal-block [access-type [more lines]]
 	cat <<EOF
 EXPORT {
-	Export_Id = $1; Path = "$2"; Pseudo = "$3"; Access_Type = RW; Squash = $4;
+	Export_Id = $1; Path = "$2"; Pseudo = "$3"; Access_Type = ${6:-RW}; Squash = $4;
 	Anonymous_Uid = 4000; Anonymous_Gid = 4000;
 	Protocols = $protos; Transports = TCP; SecType = sys;
 	FSAL { $5 }
+	${7:-}
 }
 EOF
 }
@@ -167,6 +180,11 @@ EOF
 	export_block 2 "$vfs" /vfs No_Root_Squash "Name = VFS;"
 	export_block 3 /sq /famfs_sq All_Squash "Name = FAMFS; Device = \"$dev\";"
 	export_block 4 "$vfs/sq" /vfs_sq All_Squash "Name = VFS;"
+	export_block 5 /ro /famfs_ro No_Root_Squash "Name = FAMFS; Device = \"$dev\";" RO
+	export_block 6 "$vfs/ro" /vfs_ro No_Root_Squash "Name = VFS;" RO
+	only="CLIENT { Clients = 127.0.0.2; Access_Type = RW; }"
+	export_block 7 /cl /famfs_cl No_Root_Squash "Name = FAMFS; Device = \"$dev\";" None "$only"
+	export_block 8 "$vfs/cl" /vfs_cl No_Root_Squash "Name = VFS;" None "$only"
 } > ganesha.conf
 out=$("$GW" serve --ganesha-conf ganesha.conf --run-dir "$NFS_TMP/run" --background 2>&1)
 sup=$(printf '%s\n' "$out" | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p')
@@ -178,7 +196,7 @@ if [ -z "$sup" ]; then
 	exit
 fi
 nfs_track_pid "$sup"
-for ex in famfs vfs famfs_sq vfs_sq; do
+for ex in famfs vfs famfs_sq vfs_sq famfs_ro vfs_ro; do
 	ok=false
 	for _ in $(seq 100); do
 		nfs-ls "$(nfs_url "/$ex")" > /dev/null 2>&1 && { ok=true; break; }
@@ -212,10 +230,11 @@ same() {
 	local v=$1 uid=$2 gid=$3 want=$4 fx=famfs vx=vfs f v_ f_msg v__msg
 	shift 4
 	if [ "${SQ:-0}" = 1 ]; then fx=famfs_sq vx=vfs_sq; fi
+	if [ -n "${EX:-}" ]; then fx=famfs_$EX vx=vfs_$EX; fi
 	[ "$want" = allowed ] || want="refused ($want)"
 	outcome f "$fx" "$v" "$uid" "$gid" "$@"
 	outcome v_ "$vx" "$v" "$uid" "$gid" "$@"
-	local what="v$v uid $uid gid $gid${SQ:+ (all_squash)}: $*"
+	local what="v$v uid $uid gid $gid${SQ:+ (all_squash)}${EX:+ (export $EX)}: $*"
 	if [ "$f" = unsupported ] && [ "$v_" = unsupported ]; then
 		skip "$what: $f_msg"
 	elif [ "$f" = "$v_" ] && [ "$f" = "$want" ]; then
@@ -230,6 +249,23 @@ same() {
 		fi
 		echo "    FAMFS: $f_msg"
 		echo "    VFS:   $v__msg"
+	fi
+}
+
+# denied V OP ARGS...: the CLIENT-restricted exports let this client in on neither side
+# (NFSv4: the export is not in its pseudo file system; NFSv3: MOUNT says ACCES).
+denied() {
+	local v=$1 f v_ f_msg v__msg want=NFS4ERR_NOENT
+	shift
+	[ "$v" = 3 ] && want=MNT3ERR_ACCES
+	outcome f famfs_cl "$v" 0 0 "$@"
+	outcome v_ vfs_cl "$v" 0 0 "$@"
+	if [ "${f//famfs_cl/EX}" = "${v_//vfs_cl/EX}" ] && [[ $f_msg == *"$want"* ]]; then
+		passes=$((passes + 1))
+		echo "ok   v$v (export cl, another client only): $*: FAMFS and VFS refuse the mount ($want)"
+	else
+		fails=$((fails + 1))
+		echo "FAIL v$v (export cl): $*: FAMFS $f, VFS $v_ (want $want)"
 	fi
 }
 
@@ -341,6 +377,15 @@ for v in $versions; do
 	SQ=1 same "$v" 0 0 "$nw" chown 0 0 "$t/open/rootfile"
 	SQ=1 attrs "$v" "$t/open/rootfile" "0 0 0644"
 	SQ=1 same "$v" 0 0 allowed unlink "$t/open/rootfile"
+	# Access_Type = RO: reads, but no change, not even by root.
+	EX=ro same "$v" 0 0 allowed stat f
+	EX=ro same "$v" 0 0 EROFS create "n$v"
+	EX=ro same "$v" 1000 1000 EROFS mkdir "d$v"
+	EX=ro same "$v" 0 0 EROFS unlink f
+	EX=ro same "$v" 0 0 EROFS chmod 0600 f
+	# A CLIENT block for another address only: this client gets nothing.
+	denied "$v" stat f
+	denied "$v" create "n$v"
 done
 $have_v3 || skip "NFSv3 cases: rpcbind is not available"
 skip "cases with supplementary groups: libnfs 4.0 sends the primary gid only"
