@@ -165,6 +165,19 @@ static void install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/*
+ * The environment ganesha runs fastest with (kept where the caller set them): glibc
+ * otherwise serves every 1 MiB READ buffer with a fresh mmap and gives it back at free,
+ * and the page faults of those mappings dominate (measured: 180-300 MiB/s sequential
+ * NFS reads as shipped before, 1,490-1,880 MiB/s with these; config/ carries the same
+ * for Debian's nfs-ganesha.service).
+ */
+void serve_fast_env(void)
+{
+	setenv("MALLOC_MMAP_THRESHOLD_", SERVE_MALLOC_MMAP_THRESHOLD, 0);
+	setenv("MALLOC_TRIM_THRESHOLD_", SERVE_MALLOC_TRIM_THRESHOLD, 0);
+}
+
 static pid_t start_ganesha(const struct serve_cfg *c, const char *ganesha)
 {
 	char *log = xasprintf("%s/ganesha.log", c->run_dir);
@@ -201,6 +214,7 @@ static pid_t start_ganesha(const struct serve_cfg *c, const char *ganesha)
 		}
 		if (c->system_uuid)
 			setenv("FAMFS_SYSTEM_UUID", c->system_uuid, 1);
+		serve_fast_env();
 		execv(ganesha, args);
 		fprintf(stderr, "famfs-gw: serve: cannot run %s: %s\n", ganesha, strerror(errno));
 		_exit(127);

@@ -155,6 +155,24 @@ expect_fail "port $vport on 127.0.0.1 is not free" \
 	"$GW" serve --ganesha-conf vfs.conf --run-dir "$NFS_TMP/vrun2"
 expect_fail "already runs in $vrun" "$GW" serve --ganesha-conf vfs.conf --run-dir "$vrun"
 gpid=$(json_get "$vrun/serve.json" 'j["ganesha_pid"]')
+# The allocator settings ganesha runs fastest with reach it (and config/ ships the same).
+check "ganesha runs with MALLOC_MMAP_THRESHOLD_=4194304" \
+	grep -qz '^MALLOC_MMAP_THRESHOLD_=4194304$' "/proc/$gpid/environ"
+check "ganesha runs with MALLOC_TRIM_THRESHOLD_=1073741824" \
+	grep -qz '^MALLOC_TRIM_THRESHOLD_=1073741824$' "/proc/$gpid/environ"
+dropin=$here/../../config/nfs-ganesha.service.d/famfs.conf
+check "the systemd drop-in sets the same" bash -c "grep -q '^Environment=MALLOC_MMAP_THRESHOLD_=4194304\$' '$dropin' && grep -q '^Environment=MALLOC_TRIM_THRESHOLD_=1073741824\$' '$dropin'"
+if command -v systemd-analyze > /dev/null && [ -e /lib/systemd/system/nfs-ganesha.service ]; then
+	mkdir -p units/nfs-ganesha.service.d
+	cp /lib/systemd/system/nfs-ganesha.service units/
+	cp "$dropin" units/nfs-ganesha.service.d/
+	systemd-analyze verify units/nfs-ganesha.service > verify.out 2>&1
+	check "systemd-analyze verify: the drop-in parses cleanly" bash -c \
+		"! grep -i 'famfs.conf' verify.out"
+	grep -i 'famfs.conf' verify.out | sed 's/^/    /'
+else
+	skip "systemd-analyze or nfs-ganesha.service missing: the drop-in is not verified"
+fi
 if [ -n "$sup" ]; then
 	kill -TERM "$sup"
 	check "SIGTERM stops the supervisor" wait_gone "$sup" 20
