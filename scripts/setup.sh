@@ -15,6 +15,8 @@ set -euo pipefail
 readonly PACKAGES=(
 	# toolchain
 	build-essential cmake pkgconf git ca-certificates dpkg-dev xz-utils
+	# libFuzzer harnesses (tests/fuzz/): clang with its fuzzer and sanitizer runtimes
+	clang
 	# famfs core, FUSE daemon, gateway
 	zlib1g-dev uuid-dev libdaxctl-dev libfuse3-dev fuse3 liburing-dev
 	# tests: unit tests, NFS client, JSON in test scripts
