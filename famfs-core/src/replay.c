@@ -548,9 +548,18 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 	}
 	case FAMFS_XE_INOMAP: {
 		const struct famfs_xe_inomap *m = (const void *)le->le_payload;
-		uint64_t end = m->xm_first + m->xm_count, old_end;
+		uint64_t slots = fs->log->lh_last_index + 1, end, old_end;
 		uint64_t *n;
 
+		/* It numbers entries of this log: first + count within the log's slots. */
+		if (m->xm_first > slots || m->xm_count > slots - m->xm_first) {
+			reject(fs, index, "inode map of entries %llu..+%u is outside the log",
+			       (unsigned long long)m->xm_first, m->xm_count);
+			return;
+		}
+		if (!m->xm_count)
+			return;
+		end = m->xm_first + m->xm_count;
 		if (!fs->inomap)
 			fs->inomap_first = m->xm_first;
 		old_end = fs->inomap_first + fs->inomap_count;

@@ -1836,11 +1836,42 @@ static void ext_fsck_understands_extension_entries(void **state)
 	xclose(state, m);
 }
 
+/* Counts and offsets read from the media are bounded: replay rejects, never crashes. */
+static void ext_replay_bounds_media_counts(void **state)
+{
+	struct famfs_fs *m = xopen(state, 0);
+	const struct famfs_replay_stats *st = famfs_fs_stats(m);
+	struct famfs_log_entry le;
+	struct famfs_xe_inomap *im = (void *)le.le_payload;
+	uint64_t rejected;
+
+	assert_int_equal(famfs_fs_lock(m), 0);
+	/* An empty inode map before any other: nothing to apply (found by fuzz_replay). */
+	memset(&le, 0, sizeof(le));
+	le.le_type = FAMFS_XE_INOMAP;
+	im->xm_hdr.xh_version = FAMFS_XE_VERSION;
+	im->xm_first = 1;
+	rejected = st->rejected;
+	assert_int_equal(famfs_fs_append(m, &le), 0);
+	assert_int_equal(st->rejected, rejected);
+	/* Inode maps for entries past the log (a huge allocation), or wrapping around. */
+	im->xm_first = 1ULL << 40;
+	im->xm_count = 1;
+	assert_int_equal(famfs_fs_append(m, &le), 0);
+	im->xm_first = UINT64_MAX - 1;
+	im->xm_count = 3;
+	assert_int_equal(famfs_fs_append(m, &le), 0);
+	assert_int_equal(st->rejected, rejected + 2);
+	famfs_fs_unlock(m);
+	xclose(state, m);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    T(ext_create_empty_file_logs_xe_create),
+	    T(ext_replay_bounds_media_counts),
 	    T(ext_create_sized_file_logs_upstream_file),
 	    T(ext_create_under_renamed_dir_logs_xe_create_and_resize),
 	    T(ext_remove_logs_xe_remove),
