@@ -146,9 +146,11 @@ int fs_compact_recover_locked(struct famfs_fs *fs)
 	if (!(fs->ht->ht_flags & FAMFS_HT_COMPACTING))
 		return 0; /* the compacting process finished it while this one waited */
 	memcpy(&j, fs->ht->ht_pad2, sizeof(j));
-	/* Every field comes from shared memory: range-checked without overflow. */
-	if (j.off < FAMFS_LOG_OFFSET + fs->sb->sb_log_len || j.off >= size || j.count == 0 ||
-	    j.count > max || j.count > (size - j.off) / FAMFS_LOG_ENTRY_SIZE ||
+	/* Every field comes from shared memory: range-checked without overflow. The journal
+	 * is an allocated extent (unit-aligned), so zeroing it by whole units stays on the
+	 * device. */
+	if (j.off < FAMFS_LOG_OFFSET + fs->sb->sb_log_len || j.off >= size || j.off % unit ||
+	    j.count == 0 || j.count > max || j.count > (size - j.off) / FAMFS_LOG_ENTRY_SIZE ||
 	    journal_crc(fs, &j) != j.crc) {
 		if (old_log_intact(fs)) {
 			/* The copy never started: the old log stands (hosts replay it again). */

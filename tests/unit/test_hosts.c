@@ -7,7 +7,8 @@
  *        a registration in progress is left alone. An interrupted compaction (the
  *        COMPACTING flag and a journal record): finished only by a holder of the appender
  *        lock, its journal's space zeroed; a damaged journal leaves a whole old log in
- *        place; a hostile journal record is refused without a crash.
+ *        place; a hostile journal record (far off, or not unit-aligned) is refused
+ *        without a crash.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -187,6 +188,19 @@ static void test_interrupted_compaction(void **state)
 	/* A hostile record (an offset near 2^64): refused, no crash, the old log stays. */
 	j = interrupt_compaction(m, snap, n);
 	j.off = UINT64_MAX - 100;
+	memcpy(m->ht->ht_pad2, &j, sizeof(j));
+	o = test_dev_open(&t, 0);
+	assert_false(m->ht->ht_flags & FAMFS_HT_COMPACTING);
+	assert_int_equal(famfs_fs_resolve(o, "c", &ino), 0);
+	famfs_fs_close(o);
+
+	/* A valid journal at an offset that is not a whole unit (the device's last 544
+	 * bytes): refused, as zeroing it by units would write past the device's end (found
+	 * by fuzz_hosts). */
+	j = interrupt_compaction(m, snap, 1);
+	j.off = famfs_fs_dev(m)->size - FAMFS_LOG_ENTRY_SIZE;
+	memcpy(famfs_fs_dev(m)->base + j.off, snap, FAMFS_LOG_ENTRY_SIZE);
+	j.crc = crc32(crc32(0L, Z_NULL, 0), famfs_fs_dev(m)->base + j.off, FAMFS_LOG_ENTRY_SIZE);
 	memcpy(m->ht->ht_pad2, &j, sizeof(j));
 	o = test_dev_open(&t, 0);
 	assert_false(m->ht->ht_flags & FAMFS_HT_COMPACTING);
