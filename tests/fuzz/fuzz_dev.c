@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz_dev.c - the device file of the replay harnesses (see fuzz_dev.h): made in
- * /dev/shm (removed at exit), loaded with an input's entries, reset after each input.
+ * /dev/shm (unlinked once made), loaded with an input's entries, reset after each input.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,7 +16,6 @@
 #include "famfs/msg.h"
 #include "fuzz_dev.h"
 
-static char made_path[64];
 static struct famfs_dev *fsck_dev; /* mapped once: its pages stay faulted in */
 
 /*
@@ -39,19 +38,13 @@ void __wrap_famfs_cache_invalidate(const void *addr, size_t len)
 	(void)len;
 }
 
-static void remove_dev(void)
-{
-	famfs_dev_close(fsck_dev);
-	if (made_path[0])
-		unlink(made_path);
-}
-
-/* Messages are formatted (the format strings are exercised) and dropped. */
+/* Messages are formatted (the format strings are exercised) and dropped, or printed
+ * when FUZZ_VERBOSE is set (to see what an input does). */
 static void quiet(enum famfs_msg_level level, const char *msg, void *arg)
 {
 	(void)level;
-	(void)msg;
-	(void)arg;
+	if (arg)
+		fprintf(stderr, "famfs: %s\n", msg);
 }
 
 static void die(const char *what, int rc)
@@ -71,15 +64,13 @@ void fuzz_dev_init(struct fuzz_dev *d, const char *tag)
 
 	/* famfs_system_uuid() would otherwise read or create /opt/famfs/system_uuid. */
 	setenv("FAMFS_SYSTEM_UUID", FUZZ_CLIENT_UUID, 1);
-	famfs_set_msg_fn(quiet, NULL);
+	famfs_set_msg_fn(quiet, getenv("FUZZ_VERBOSE"));
 	memset(d, 0, sizeof(*d));
 	snprintf(d->path, sizeof(d->path), "/dev/shm/famfs-fuzz-%s-%d.img", tag, (int)getpid());
 	unlink(d->path);
 	rc = famfs_dev_create_file(d->path, FUZZ_DEV_SIZE);
 	if (rc)
 		die("create the device file", rc);
-	memcpy(made_path, d->path, sizeof(made_path));
-	atexit(remove_dev);
 	rc = famfs_dev_open(d->path, NULL, &dev);
 	if (rc)
 		die("open the device file", rc);
@@ -93,9 +84,12 @@ void fuzz_dev_init(struct fuzz_dev *d, const char *tag)
 		die("open", -1);
 	d->size = FUZZ_DEV_SIZE;
 	d->base = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
 	if (d->base == MAP_FAILED)
 		die("mmap", -1);
+	/* Nothing stays in /dev/shm, even after a crash: the file lives on through @fd, and
+	 * the library opens it by its /proc/self/fd name. */
+	unlink(d->path);
+	snprintf(d->path, sizeof(d->path), "/proc/self/fd/%d", fd);
 	d->log = (struct famfs_log_header *)(d->base + FAMFS_LOG_OFFSET);
 	rc = famfs_dev_open(d->path, &ro, &fsck_dev);
 	if (rc)

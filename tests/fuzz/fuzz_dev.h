@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_dev.h - the device file the replay harnesses (fuzz_replay, fuzz_hosts) share:
- * made once per process in /dev/shm by famfs_mkfs, loaded with each input's log entries,
- * put back as mkfs left it after each input.
+ * made once per process in /dev/shm by famfs_mkfs (and unlinked at once), loaded with each input's
+ * log entries, put back as mkfs left it after each input. FUZZ_VERBOSE=1 in the environment prints
+ * famfs-core's messages (what replay rejected, why recovery refused a journal).
  */
 #ifndef FAMFS_FUZZ_DEV_H
 #define FAMFS_FUZZ_DEV_H
@@ -29,7 +30,8 @@ struct fuzz_dev {
 	uint64_t dirty_off, dirty_len;			/* data-area bytes the harness wrote */
 };
 
-/** Make the device (named after @p tag and the pid), mapped; exits on failure. */
+/** Make the device (in /dev/shm, named after @p tag and the pid, then unlinked: @c path
+ * names it as /proc/self/fd/N), mapped; exits on failure. */
 void fuzz_dev_init(struct fuzz_dev *d, const char *tag);
 
 /**
