@@ -9,7 +9,10 @@
 # target first runs its corpus (tests/fuzz/corpus/<target>/) once, then fuzzes for
 # SECONDS (default 30) from a copy of it in a temporary directory: new inputs found are
 # not added to the repository's corpus. A crash, leak, UBSan report or timeout fails the
-# run, with the crashing input's path (kept) and the sanitizer's report.
+# run, with the crashing input's path (kept) and the sanitizer's report. The mutations
+# follow a fixed seed (FAMFS_FUZZ_SEED, default 1), so the test command explores the same
+# inputs on every machine and a CI run repeats what a developer ran; give another seed
+# (or 0: random) to explore further.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,7 +49,7 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	echo "== $t: fuzzing for ${seconds}s"
-	if ! "$bin/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+	if ! "$bin/$t" -max_total_time="$seconds" -seed="${FAMFS_FUZZ_SEED:-1}" -max_len=65536 -timeout=10 \
 		-artifact_prefix="$work/art-$t/" -print_final_stats=1 \
 		"$work/corpus-$t" >"$work/$t-fuzz.log" 2>&1; then
 		fail "$t" "$work/$t-fuzz.log"
