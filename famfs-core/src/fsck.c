@@ -4,11 +4,13 @@
  * @brief famfs consistency check (see famfs/fsck.h).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "famfs/alloc.h"
 #include "famfs/cache.h"
@@ -78,6 +80,7 @@ static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *
 	struct famfs_ht_header *ht = (void *)(dev->base + FAMFS_HT_OFFSET);
 	struct famfs_bitmap owned;
 	struct famfs_host_info hi[FAMFS_HT_SLOTS];
+	uLong hcrc;
 	int rc, n;
 
 	memset(&v, 0, sizeof(v));
@@ -90,14 +93,24 @@ static int replay_checks(const struct famfs_dev *dev, struct famfs_fsck_report *
 	v.on_reject = on_reject;
 	v.reject_arg = r;
 	famfs_cache_invalidate(ht, sizeof(*ht));
+	hcrc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)ht,
+		     offsetof(struct famfs_ht_header, ht_crc));
+	if (ht->ht_magic == FAMFS_HT_MAGIC &&
+	    (ht->ht_version != FAMFS_HT_VERSION || ht->ht_nslots != FAMFS_HT_SLOTS ||
+	     ht->ht_crc != hcrc))
+		problem(r, FAMFS_FSCK_ERROR, "host table",
+			"the header is damaged (version %u, %u slots, CRC %s): no process "
+			"registers, freed space is never reused and the log cannot be compacted",
+			ht->ht_version, ht->ht_nslots, ht->ht_crc == hcrc ? "good" : "mismatch");
 	if (ht->ht_magic == FAMFS_HT_MAGIC && ht->ht_version == FAMFS_HT_VERSION) {
 		v.ht = ht;
 		v.generation = ht->ht_generation;
 		r->generation = ht->ht_generation;
 		if (ht->ht_flags & FAMFS_HT_COMPACTING)
 			problem(r, FAMFS_FSCK_ERROR, "host table",
-				"a log compaction was "
-				"interrupted; the next read-write open finishes it");
+				"a log compaction was interrupted; the next read-write open on the "
+				"master host finishes it when its journal is whole (else the old "
+				"log stays when it is whole)");
 	}
 	pthread_rwlock_init(&v.ns_lock, NULL);
 	pthread_mutex_init(&v.mutex, NULL);
@@ -236,17 +249,28 @@ int famfs_fsck(const struct famfs_dev *dev, struct famfs_fsck_report *r)
 		r->capacity = nbits * unit;
 		r->reserved = (FAMFS_LOG_OFFSET + sb->sb_log_len + unit - 1) / unit * unit;
 	}
+	/* Valid entries past next_index: one is an append that crashed before publishing
+	 * it (it never counted); more cannot come from crashes, as each append publishes its
+	 * entry before the next is written: the header's next_index is damaged and hides
+	 * committed entries, which no open will replay. */
 	for (n = lh->lh_next_index; n <= lh->lh_last_index; n++) {
 		const struct famfs_log_entry *le = &lh->lh_entries[n];
 
-		if (le->le_seqnum == n && le->le_crc && famfs_log_entry_crc(le) == le->le_crc) {
-			problem(r, FAMFS_FSCK_WARNING, "log header",
-				"slot %llu past next_index holds a valid entry (an append that "
-				"did not publish)",
-				(unsigned long long)n);
+		if (le->le_seqnum != n || !le->le_crc || famfs_log_entry_crc(le) != le->le_crc)
 			break;
-		}
 	}
+	if (n - lh->lh_next_index == 1)
+		problem(r, FAMFS_FSCK_WARNING, "log header",
+			"slot %llu past next_index holds a valid entry (an append that did not "
+			"publish; the next append overwrites it)",
+			(unsigned long long)lh->lh_next_index);
+	else if (n > lh->lh_next_index)
+		problem(r, FAMFS_FSCK_ERROR, "log header",
+			"%llu valid entries (%llu..%llu) lie past next_index %llu: the header is "
+			"damaged and hides them; no open replays them",
+			(unsigned long long)(n - lh->lh_next_index),
+			(unsigned long long)lh->lh_next_index, (unsigned long long)(n - 1),
+			(unsigned long long)lh->lh_next_index);
 	return (int)r->nerrors;
 }
 

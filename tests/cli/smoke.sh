@@ -301,6 +301,20 @@ expect_fail "superblock: CRC mismatch" "$GW" -d bad-sb.img fsck
 expect_good cp dev.img bad-log.img
 printf 'X' | dd of=bad-log.img bs=1 seek=$((0x200000 + 16)) conv=notrunc status=none
 expect_fail "log header: CRC mismatch" "$GW" -d bad-log.img ls
+# A damaged host table header is an fsck error (it was not reported), and so is a log
+# header whose next_index hides committed entries (it exited 0 with a warning).
+expect_good cp dev.img bad-ht.img
+printf 'X' | dd of=bad-ht.img bs=1 seek=$((0x1000 + 24)) conv=notrunc status=none
+expect_fail "host table: the header is damaged .*CRC mismatch" "$GW" -d bad-ht.img fsck
+expect_good cp dev.img hidden.img
+python3 - hidden.img <<'EOF'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(0x200000 + 32)
+    f.write(struct.pack("<2Q", 3, 3))  # next_seqnum, next_index: not under the header CRC
+EOF
+expect_fail "valid entries \(3\.\.[0-9]+\) lie past next_index 3: the header is damaged" \
+	"$GW" -d hidden.img fsck
 expect_good cp dev.img v46.img
 python3 - v46.img <<'EOF'
 import struct, sys, zlib
