@@ -54,8 +54,6 @@
 #define FAMFS_FOLLOW_MS_MIN	50
 #define FAMFS_FOLLOW_MS_MAX	60000
 
-/** readdir cookies are the child's inode number plus this (0..2 are reserved). */
-#define FAMFS_COOKIE_BIAS 2
 
 /** The module object (struct fsal_module embedded first). */
 struct famfs_fsal_module {

@@ -69,11 +69,6 @@ void famfs_ll_free(struct famfs_ll *ll)
 	free(ll);
 }
 
-struct famfs_fs *famfs_ll_fs(struct famfs_ll *ll)
-{
-	return ll->fs;
-}
-
 void famfs_ll_set_lock_wait(struct famfs_ll *ll, unsigned int ms)
 {
 	ll->lock_ms = ms;

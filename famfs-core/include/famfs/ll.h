@@ -94,7 +94,6 @@ struct famfs_attr {
 int famfs_ll_new(struct famfs_fs *fs, bool readonly, struct famfs_ll **out);
 /** Stop the follower (if any), drop every pin, free. */
 void famfs_ll_free(struct famfs_ll *ll);
-struct famfs_fs *famfs_ll_fs(struct famfs_ll *ll);
 /** How long a change waits for the host's appender lock before -EAGAIN (default). */
 #define FAMFS_LL_LOCK_MS 5000
 void famfs_ll_set_lock_wait(struct famfs_ll *ll, unsigned int ms);
