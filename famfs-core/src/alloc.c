@@ -4,6 +4,7 @@
  * @brief Bitmap and allocators (see famfs/alloc.h for the rules).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +34,7 @@ int famfs_bitmap_init(struct famfs_bitmap *bm, uint64_t capacity, uint64_t unit,
 {
 	memset(bm, 0, sizeof(*bm));
 	bm->unit = unit;
+	bm->align = unit > FAMFS_ALLOC_UNIT ? unit : FAMFS_ALLOC_UNIT;
 	bm->nbits = (capacity + unit - 1) / unit;
 	bm->words = calloc((bm->nbits + 63) / 64 + 1, sizeof(uint64_t));
 	if (!bm->words)
@@ -115,19 +117,48 @@ uint64_t famfs_bitmap_free_bytes(const struct famfs_bitmap *bm)
 	return (bm->nbits - bm->nset) * bm->unit;
 }
 
-/* First run of @n free bits in [lo, hi); returns the first bit or UINT64_MAX. */
-static uint64_t find_run(const struct famfs_bitmap *bm, uint64_t lo, uint64_t hi, uint64_t n)
+/* Are bits [b, b+n) all free? */
+static bool run_free(const struct famfs_bitmap *bm, uint64_t b, uint64_t n)
+{
+	if (b + n > bm->nbits || b + n < b)
+		return false;
+	for (uint64_t k = b; k < b + n; k++) {
+		if (k % 64 == 0 && k + 64 <= b + n) {
+			if (bm->words[k / 64])
+				return false;
+			k += 63;
+		} else if (bit_test(bm, k)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * First run of @n free bits in [lo, hi) that starts on a multiple of @step bits and, when
+ * @block is not 0, does not cross a multiple of @block bits. The first bit or UINT64_MAX.
+ */
+static uint64_t find_run(const struct famfs_bitmap *bm, uint64_t lo, uint64_t hi, uint64_t n,
+			 uint64_t step, uint64_t block)
 {
 	uint64_t run = 0;
 
 	if (hi > bm->nbits)
 		hi = bm->nbits;
+	if (step > 1) {
+		for (uint64_t b = (lo + step - 1) / step * step; b + n <= hi; b += step)
+			if (run_free(bm, b, n))
+				return b;
+		return UINT64_MAX;
+	}
 	for (uint64_t b = lo; b < hi; b++) {
 		if (b % 64 == 0 && bm->words[b / 64] == ~0ULL && b + 64 <= hi) {
 			run = 0;
 			b += 63;
 			continue;
 		}
+		if (block && b % block == 0)
+			run = 0;
 		if (bit_test(bm, b)) {
 			run = 0;
 			continue;
@@ -138,28 +169,67 @@ static uint64_t find_run(const struct famfs_bitmap *bm, uint64_t lo, uint64_t hi
 	return UINT64_MAX;
 }
 
+static void one_extent(struct famfs_omf_fmap *out, uint64_t off, uint64_t len)
+{
+	memset(out, 0, sizeof(*out));
+	out->fmap_ext_type = FAMFS_EXT_SIMPLE;
+	out->fmap_count = 1;
+	out->se[0].ext_devindex = 0;
+	out->se[0].ext_offset = off;
+	out->se[0].ext_len = len;
+}
+
 int famfs_alloc_contig(struct famfs_bitmap *bm, uint64_t size, uint64_t *cursor,
 		       struct famfs_omf_fmap *out)
 {
-	uint64_t n = (size + bm->unit - 1) / bm->unit;
+	uint64_t step = bm->align / bm->unit;
+	uint64_t n = (size + bm->align - 1) / bm->align * step;
 	uint64_t start = *cursor / bm->unit;
 	uint64_t b;
 
 	if (n == 0)
 		return -EINVAL;
-	b = find_run(bm, start, bm->nbits, n);
+	b = find_run(bm, start, bm->nbits, n, step, 0);
 	if (b == UINT64_MAX && start)
-		b = find_run(bm, 0, start + n - 1, n);
+		b = find_run(bm, 0, start + n - 1, n, step, 0);
 	if (b == UINT64_MAX)
 		return -ENOSPC;
 	famfs_bitmap_mark(bm, b * bm->unit, n * bm->unit);
-	memset(out, 0, sizeof(*out));
-	out->fmap_ext_type = FAMFS_EXT_SIMPLE;
-	out->fmap_count = 1;
-	out->se[0].ext_devindex = 0;
-	out->se[0].ext_offset = b * bm->unit;
-	out->se[0].ext_len = n * bm->unit;
+	one_extent(out, b * bm->unit, n * bm->unit);
 	*cursor = (b + n) * bm->unit;
+	return 0;
+}
+
+int famfs_alloc_packed(struct famfs_bitmap *bm, uint64_t size, struct famfs_omf_fmap *out)
+{
+	uint64_t block = bm->align / bm->unit;
+	uint64_t n = (size + bm->unit - 1) / bm->unit;
+	uint64_t start = bm->small_cursor / bm->unit;
+	uint64_t b;
+
+	if (n == 0 || size >= bm->align)
+		return -EINVAL;
+	b = find_run(bm, start, bm->nbits, n, 1, block);
+	if (b == UINT64_MAX && start)
+		b = find_run(bm, 0, start + n - 1, n, 1, block);
+	if (b == UINT64_MAX)
+		return -ENOSPC;
+	famfs_bitmap_mark(bm, b * bm->unit, n * bm->unit);
+	one_extent(out, b * bm->unit, n * bm->unit);
+	bm->small_cursor = (b + n) * bm->unit;
+	return 0;
+}
+
+int famfs_alloc_extend(struct famfs_bitmap *bm, uint64_t off, uint64_t len)
+{
+	uint64_t b = off / bm->unit, n = (len + bm->unit - 1) / bm->unit;
+
+	if (!off || off % bm->unit || !n ||
+	    (off - 1) / bm->align != (off + n * bm->unit - 1) / bm->align || !run_free(bm, b, n))
+		return -ENOSPC;
+	famfs_bitmap_mark(bm, off, n * bm->unit);
+	if (bm->small_cursor == off)
+		bm->small_cursor = off + n * bm->unit;
 	return 0;
 }
 
@@ -202,7 +272,7 @@ int famfs_alloc_interleaved(struct famfs_bitmap *bm, uint64_t size,
 	char why[160];
 	int rc;
 
-	rc = famfs_alloc_params_check(p, bm->nbits * bm->unit, bm->unit, why, sizeof(why));
+	rc = famfs_alloc_params_check(p, bm->nbits * bm->unit, bm->align, why, sizeof(why));
 	if (rc) {
 		famfs_err("interleaved allocation: %s", why);
 		return rc;
@@ -234,7 +304,7 @@ int famfs_alloc_interleaved(struct famfs_bitmap *bm, uint64_t size,
 	out->ie[0].ie_chunk_size = p->chunk_size;
 	for (unsigned int i = 0; i < p->nbuckets && got < p->nstrips; i++) {
 		uint64_t lo = order[i] * bucket;
-		uint64_t b = find_run(bm, lo, lo + bucket, strip_units);
+		uint64_t b = find_run(bm, lo, lo + bucket, strip_units, bm->align / bm->unit, 0);
 
 		if (b == UINT64_MAX)
 			continue;

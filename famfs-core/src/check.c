@@ -12,9 +12,8 @@
 #include "fs_priv.h"
 
 static int check_extent(const struct famfs_omf_extent *e, const struct famfs_superblock *sb,
-			const char *what, unsigned int k, char *why, size_t whylen)
+			uint64_t unit, const char *what, unsigned int k, char *why, size_t whylen)
 {
-	uint64_t unit = sb->sb_alloc_unit;
 	uint64_t data_start = FAMFS_LOG_OFFSET + sb->sb_log_len;
 
 	if (e->ext_devindex != 0) {
@@ -29,9 +28,9 @@ static int check_extent(const struct famfs_omf_extent *e, const struct famfs_sup
 	if (e->ext_offset % unit || e->ext_len % unit) {
 		famfs_why(why, whylen,
 			  "%s %u: offset 0x%llx or length 0x%llx is not a multiple of "
-			  "the allocation unit",
+			  "0x%llx",
 			  what, k, (unsigned long long)e->ext_offset,
-			  (unsigned long long)e->ext_len);
+			  (unsigned long long)e->ext_len, (unsigned long long)unit);
 		return -EINVAL;
 	}
 	if (e->ext_offset < data_start || e->ext_offset > sb->sb_daxdev.dd_size ||
@@ -48,12 +47,12 @@ static int check_extent(const struct famfs_omf_extent *e, const struct famfs_sup
 }
 
 static int check_extents(const struct famfs_omf_extent *e, uint32_t n,
-			 const struct famfs_superblock *sb, const char *what, const char *path,
-			 char *why, size_t whylen)
+			 const struct famfs_superblock *sb, uint64_t unit, const char *what,
+			 const char *path, char *why, size_t whylen)
 {
 	for (uint32_t k = 0; k < n; k++) {
 		char r[200];
-		int rc = check_extent(&e[k], sb, what, k, r, sizeof(r));
+		int rc = check_extent(&e[k], sb, unit, what, k, r, sizeof(r));
 
 		if (rc) {
 			famfs_why(why, whylen, "'%s': %s", path, r);
@@ -81,10 +80,13 @@ static int check_relpath_field(const char *field, char *why, size_t whylen)
 	return 0;
 }
 
-/* An extent map for a file of @size bytes; @allow_empty admits a map of no extent. */
+/*
+ * An extent map for a file of @size bytes whose simple extents are multiples of @unit;
+ * @allow_empty admits a map of no extent.
+ */
 static int check_fmap(const struct famfs_omf_fmap *m, uint64_t size,
-		      const struct famfs_superblock *sb, const char *path, bool allow_empty,
-		      char *why, size_t whylen)
+		      const struct famfs_superblock *sb, uint64_t unit, const char *path,
+		      bool allow_empty, char *why, size_t whylen)
 {
 	int rc;
 
@@ -94,7 +96,7 @@ static int check_fmap(const struct famfs_omf_fmap *m, uint64_t size,
 				  m->fmap_count, allow_empty ? 0 : 1, FAMFS_MAX_SIMPLE_EXT);
 			return -EINVAL;
 		}
-		rc = check_extents(m->se, m->fmap_count, sb, "extent", path, why, whylen);
+		rc = check_extents(m->se, m->fmap_count, sb, unit, "extent", path, why, whylen);
 		if (rc)
 			return rc;
 	} else if (m->fmap_ext_type == FAMFS_EXT_INTERLEAVE) {
@@ -118,8 +120,8 @@ static int check_fmap(const struct famfs_omf_fmap *m, uint64_t size,
 				  path, (unsigned long long)ie->ie_chunk_size);
 			return -EINVAL;
 		}
-		rc = check_extents(ie->ie_strips, (uint32_t)ie->ie_nstrips, sb, "strip", path, why,
-				   whylen);
+		rc = check_extents(ie->ie_strips, (uint32_t)ie->ie_nstrips, sb, sb->sb_alloc_unit,
+				   "strip", path, why, whylen);
 		if (rc)
 			return rc;
 	} else {
@@ -170,6 +172,15 @@ static int check_mknod(const struct famfs_xe_mknod *k, char *why, size_t whylen)
 	return 0;
 }
 
+/* Extension version 2 entries may hold packed (4 KiB) extents; version 1 whole units. */
+static uint64_t xe_unit(const struct famfs_log_entry *le, const struct famfs_superblock *sb)
+{
+	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
+
+	return h->xh_version >= FAMFS_XE_VERSION_PACKED ? FAMFS_ALLOC_UNIT_SMALL
+							: sb->sb_alloc_unit;
+}
+
 int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct famfs_superblock *sb,
 			      char *why, size_t whylen)
 {
@@ -187,7 +198,8 @@ int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct fam
 			famfs_why(why, whylen, "'%s': file size 0", f->fm_relpath);
 			return -EINVAL;
 		}
-		return check_fmap(&f->fm_fmap, f->fm_size, sb, f->fm_relpath, false, why, whylen);
+		return check_fmap(&f->fm_fmap, f->fm_size, sb, sb->sb_alloc_unit, f->fm_relpath,
+				  false, why, whylen);
 	case FAMFS_XE_CREATE:
 		return check_name_field(((const struct famfs_xe_create *)le->le_payload)->xc_name,
 					why, whylen);
@@ -205,7 +217,8 @@ int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct fam
 	case FAMFS_XE_RESIZE: {
 		const struct famfs_xe_resize *z = (const void *)le->le_payload;
 
-		return check_fmap(&z->xz_fmap, z->xz_size, sb, "(resize)", true, why, whylen);
+		return check_fmap(&z->xz_fmap, z->xz_size, sb, xe_unit(le, sb), "(resize)", true,
+				  why, whylen);
 	}
 	case FAMFS_XE_INOMAP:
 		if (((const struct famfs_xe_inomap *)le->le_payload)->xm_count >
@@ -223,8 +236,8 @@ int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct fam
 				  FAMFS_XE_RESERVE_MAX);
 			return -EINVAL;
 		}
-		return check_extents(v->xv_ext, v->xv_count, sb, "reserved extent", "(reserve)",
-				     why, whylen);
+		return check_extents(v->xv_ext, v->xv_count, sb, xe_unit(le, sb), "reserved extent",
+				     "(reserve)", why, whylen);
 	}
 	default:
 		return 0;

@@ -206,8 +206,10 @@ int fs_compact_recover(struct famfs_fs *fs)
  * Can the kernels upstream famfs pairs with map @m? At most 2 simple extents (their
  * FAMFS_MAX_EXTENTS), or one interleaved extent. Otherwise a file goes to extension form.
  */
-static bool upstream_mappable(const struct famfs_omf_fmap *m)
+static bool upstream_mappable(const struct famfs_fs *fs, const struct famfs_omf_fmap *m)
 {
+	if (fs_fmap_packed(fs, m))
+		return false; /* packed pages: upstream kernels map 2 MiB-aligned extents */
 	if (m->fmap_ext_type == FAMFS_EXT_SIMPLE)
 		return m->fmap_count >= 1 && m->fmap_count <= 2;
 	return m->fmap_count == 1;
@@ -303,6 +305,8 @@ int fs_compact(struct famfs_fs *fs)
 		v = (void *)le->le_payload;
 		v->xv_ext[v->xv_count].ext_offset = u * unit;
 		v->xv_ext[v->xv_count].ext_len = run * unit;
+		if ((u * unit) % fs->sb->sb_alloc_unit || (run * unit) % fs->sb->sb_alloc_unit)
+			v->xv_hdr.xh_version = FAMFS_XE_VERSION_PACKED;
 		v->xv_count++;
 		u += run;
 	}
@@ -340,7 +344,7 @@ int fs_compact(struct famfs_fs *fs)
 			le->le_mkdir.md_gid = i->gid;
 			le->le_mkdir.md_mode = i->mode & 07777;
 			memcpy(le->le_mkdir.md_relpath, path, strlen(path) + 1);
-		} else if (i->size > 0 && upstream_mappable(&i->fmap)) {
+		} else if (i->size > 0 && upstream_mappable(fs, &i->fmap)) {
 			le = next_entry(&b, FAMFS_LOG_FILE);
 			le->le_file.fm_size = i->size;
 			le->le_file.fm_flags = i->flags ? i->flags : FAMFS_FM_ALL_HOSTS_RW;
@@ -372,7 +376,7 @@ int fs_compact(struct famfs_fs *fs)
 		struct famfs_xe_resize *z;
 
 		if (!S_ISREG(objs[o]->mode) || !objs[o]->fmap.fmap_count ||
-		    (objs[o]->size && upstream_mappable(&objs[o]->fmap)))
+		    (objs[o]->size && upstream_mappable(fs, &objs[o]->fmap)))
 			continue;
 		le = next_entry(&b, FAMFS_XE_RESIZE);
 		if (!le) {
@@ -380,6 +384,8 @@ int fs_compact(struct famfs_fs *fs)
 			goto out_free;
 		}
 		z = (void *)le->le_payload;
+		if (fs_fmap_packed(fs, &objs[o]->fmap))
+			z->xz_hdr.xh_version = FAMFS_XE_VERSION_PACKED;
 		z->xz_hdr.xh_ino = objs[o]->ino;
 		z->xz_size = objs[o]->size;
 		z->xz_fmap = objs[o]->fmap;

@@ -94,6 +94,8 @@ void fs_reap(struct famfs_fs *fs);
 
 /* replay.c */
 bool fs_upath_taken(const struct famfs_fs *fs, const char *relpath);
+/* Does @m hold packed extents (not multiples of the superblock's unit)? (ops.c) */
+bool fs_fmap_packed(const struct famfs_fs *fs, const struct famfs_omf_fmap *m);
 int fs_replay_reset(struct famfs_fs *fs);
 void fs_replay_fini(struct famfs_fs *fs);
 void fs_apply_entry(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le);

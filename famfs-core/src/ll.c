@@ -496,7 +496,7 @@ ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const vo
 		famfs_fs_rdunlock(ll->fs);
 		rc = ll_begin(ll);
 		if (!rc) {
-			rc = famfs_fs_grow(ll->fs, ino, end); /* a removed file cannot grow */
+			rc = famfs_fs_grow(ll->fs, ino, off, end); /* a removed one cannot */
 			famfs_fs_unlock(ll->fs);
 		}
 		if (rc)
@@ -544,7 +544,7 @@ int famfs_ll_fallocate(struct famfs_ll *ll, uint64_t ino, unsigned int mode, uin
 		return rc; /* within the file (or its allocation): allocated already */
 	rc = ll_begin(ll);
 	if (!rc) {
-		rc = famfs_fs_grow(ll->fs, ino, end);
+		rc = famfs_fs_grow(ll->fs, ino, end, end);
 		famfs_fs_unlock(ll->fs);
 	}
 	return rc == -ENOENT ? -ESTALE : rc;

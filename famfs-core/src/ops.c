@@ -327,9 +327,17 @@ int fs_scrub_all(struct famfs_fs *fs)
 	return scrub_range(fs, 0, fs->dirty_bm.nbits * fs->dirty_bm.unit, true);
 }
 
+/* What allocate() hands out. */
+enum alloc_kind {
+	ALLOC_LARGE,  /* 2 MiB-aligned, whole 2 MiB blocks (or interleaved) */
+	ALLOC_PACKED, /* 4 KiB-granular inside one 2 MiB block (a file under 2 MiB) */
+	ALLOC_AT,     /* [at, at + size): a packed extent extended in place */
+};
+
 /* Hand out space: pending space that every host is done with is released first. */
 static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc_params *ap,
-		    struct famfs_omf_fmap *fmap, const char *what)
+		    struct famfs_omf_fmap *fmap, const char *what, enum alloc_kind kind,
+		    uint64_t at)
 {
 	int rc;
 
@@ -343,10 +351,22 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 			famfs_info("%llu freed bytes are reusable (every host is past them)",
 				   (unsigned long long)got);
 	}
-	if (famfs_alloc_params_interleaved(ap))
+	if (kind == ALLOC_AT) {
+		rc = famfs_alloc_extend(&fs->bm, at, size);
+		if (rc == 0) {
+			memset(fmap, 0, sizeof(*fmap));
+			fmap->fmap_ext_type = FAMFS_EXT_SIMPLE;
+			fmap->fmap_count = 1;
+			fmap->se[0].ext_offset = at;
+			fmap->se[0].ext_len = (size + fs->bm.unit - 1) / fs->bm.unit * fs->bm.unit;
+		}
+	} else if (kind == ALLOC_PACKED) {
+		rc = famfs_alloc_packed(&fs->bm, size, fmap);
+	} else if (famfs_alloc_params_interleaved(ap)) {
 		rc = famfs_alloc_interleaved(&fs->bm, size, ap, &fs->alloc_cursor, fmap);
-	else
+	} else {
 		rc = famfs_alloc_contig(&fs->bm, size, &fs->alloc_cursor, fmap);
+	}
 	/* The bits go back so that replaying our own entry claims them without collision. */
 	if (rc == 0) {
 		famfs_bitmap_clear_fmap(&fs->bm, fmap);
@@ -358,7 +378,7 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 		rc = scrub(fs, fmap);
 	if (rc == -EIO)
 		fs->has_inflight = false;
-	if (rc == -ENOSPC)
+	if (rc == -ENOSPC && kind != ALLOC_AT)
 		famfs_err("'%s': no free space for %llu bytes on %s (%llu bytes free, %llu freed "
 			  "but not yet reusable)",
 			  what, (unsigned long long)size, fs->dev->path,
@@ -401,7 +421,7 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 			rc = famfs_fs_resize(fs, ino, size);
 		goto out_resolve;
 	}
-	rc = allocate(fs, size, ap, &fmap, relpath);
+	rc = allocate(fs, size, ap, &fmap, relpath, ALLOC_LARGE, 0);
 	if (rc)
 		goto out_unlock;
 	memset(&le, 0, sizeof(le));
@@ -599,9 +619,63 @@ static void resize_memerr(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t
 	pthread_rwlock_unlock(&fs->ns_lock);
 }
 
-int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
+/* Does every extent of @m start and end on a multiple of @unit? */
+static bool fmap_aligned(const struct famfs_omf_fmap *m, uint64_t unit)
 {
-	uint64_t unit = fs->sb->sb_alloc_unit, cap;
+	const struct famfs_omf_extent *e =
+	    m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->se : m->ie[0].ie_strips;
+	uint64_t n = m->fmap_ext_type == FAMFS_EXT_SIMPLE ? m->fmap_count : m->ie[0].ie_nstrips;
+
+	for (uint64_t k = 0; k < n && k < FAMFS_MAX_SIMPLE_EXT; k++)
+		if (e[k].ext_offset % unit || e[k].ext_len % unit)
+			return false;
+	return true;
+}
+
+bool fs_fmap_packed(const struct famfs_fs *fs, const struct famfs_omf_fmap *m)
+{
+	return !fmap_aligned(m, fs->sb->sb_alloc_unit);
+}
+
+/*
+ * Allocate what growing the simple map @m from @cap to @size bytes needs and add it to
+ * @m. A file that stays under 2 MiB is packed: its last packed extent grows in place
+ * where the next pages are free, else a new packed extent is added. A larger file gets
+ * 2 MiB-aligned blocks. The caller holds the appender lock.
+ */
+static int grow_map(struct famfs_fs *fs, struct famfs_inode *ino, struct famfs_omf_fmap *m,
+		    uint64_t cap, uint64_t size)
+{
+	struct famfs_omf_extent *last = m->fmap_count ? &m->se[m->fmap_count - 1] : NULL;
+	uint64_t page = fs->bm.unit, align = fs->bm.align;
+	struct famfs_omf_fmap add;
+	int rc = -ENOSPC;
+
+	if (size < align && (!last || last->ext_offset % align || last->ext_len % align)) {
+		uint64_t need = (size + page - 1) / page * page - cap;
+
+		if (last)
+			rc = allocate(fs, need, NULL, &add, ino->name, ALLOC_AT,
+				      last->ext_offset + last->ext_len);
+		if (rc == -ENOSPC)
+			rc = allocate(fs, need, NULL, &add, ino->name, ALLOC_PACKED, 0);
+	} else {
+		rc = allocate(fs, size - cap, NULL, &add, ino->name, ALLOC_LARGE, 0);
+	}
+	if (rc)
+		return rc;
+	/* Extend the last extent when the new one follows it on the device. */
+	if (last && last->ext_offset + last->ext_len == add.se[0].ext_offset)
+		last->ext_len += add.se[0].ext_len;
+	else
+		m->se[m->fmap_count++] = add.se[0];
+	return 0;
+}
+
+/* Set @ino's size to @size; the caller writes [@from, @size) itself (nothing to zero). */
+static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, uint64_t from)
+{
+	uint64_t cap;
 	struct famfs_log_entry le;
 	struct famfs_xe_resize *z = (void *)le.le_payload;
 	struct famfs_omf_fmap m;
@@ -622,8 +696,6 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 	m = ino->fmap;
 	cap = famfs_fmap_capacity(&m);
 	if (size > cap) {
-		struct famfs_omf_fmap add;
-
 		if (m.fmap_ext_type != FAMFS_EXT_SIMPLE) {
 			famfs_err("'%s': an interleaved file cannot grow past its %llu allocated "
 				  "bytes",
@@ -637,18 +709,13 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 			rc = -EFBIG;
 			goto out_unlock;
 		}
-		rc = allocate(fs, size - cap, NULL, &add, ino->name);
+		rc = grow_map(fs, ino, &m, cap, size);
 		if (rc)
 			goto out_unlock;
-		/* Extend the last extent when the new one follows it on the device. */
-		if (m.fmap_count &&
-		    m.se[m.fmap_count - 1].ext_offset + m.se[m.fmap_count - 1].ext_len ==
-			add.se[0].ext_offset)
-			m.se[m.fmap_count - 1].ext_len += add.se[0].ext_len;
-		else
-			m.se[m.fmap_count++] = add.se[0];
 	} else if (m.fmap_ext_type == FAMFS_EXT_SIMPLE) {
-		/* Keep whole units up to the new end; the rest is given up. */
+		/* Keep whole blocks up to the new end (pages for a packed map); the rest is
+		 * given up. */
+		uint64_t unit = fmap_aligned(&m, fs->bm.align) ? fs->bm.align : fs->bm.unit;
 		uint64_t keep = (size + unit - 1) / unit * unit, base = 0;
 		uint32_t k;
 
@@ -662,13 +729,12 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 		m.fmap_count = k;
 	}
 	/* Bytes between the old end and the new one read as zeros (POSIX), whatever the
-	 * allocation held before. */
-	if (size > ino->size) {
-		uint64_t cap_new = famfs_fmap_capacity(&m);
-
+	 * allocation held before; a writer's own range is not zeroed first. */
+	if (from > ino->size) {
+		uint64_t cap_new = famfs_fmap_capacity(&m), upto = from < size ? from : size;
 		uint64_t bad = 0;
 
-		rc = fs_fmap_zero(fs, &m, ino->size, (size < cap_new ? size : cap_new) - ino->size,
+		rc = fs_fmap_zero(fs, &m, ino->size, (upto < cap_new ? upto : cap_new) - ino->size,
 				  &bad);
 		if (rc == -EIO)
 			resize_memerr(fs, ino, bad);
@@ -676,6 +742,8 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 			goto out_unlock;
 	}
 	xe_init(&le, FAMFS_XE_RESIZE, ino->ino);
+	if (fs_fmap_packed(fs, &m))
+		z->xz_hdr.xh_version = FAMFS_XE_VERSION_PACKED;
 	z->xz_size = size;
 	z->xz_fmap = m;
 	rc = famfs_fs_append(fs, &le);
@@ -684,7 +752,12 @@ out_unlock:
 	return rc;
 }
 
-int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t size)
+int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
+{
+	return resize(fs, ino, size, size);
+}
+
+int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t from, uint64_t size)
 {
 	struct famfs_inode *i;
 	int rc = famfs_fs_lock(fs);
@@ -695,7 +768,7 @@ int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t size)
 	if (!i)
 		rc = -ENOENT;
 	else if (size > i->size)
-		rc = famfs_fs_resize(fs, i, size);
+		rc = resize(fs, i, size, from < size ? from : size);
 	famfs_fs_unlock(fs);
 	return rc;
 }

@@ -237,13 +237,15 @@ int fs_replay_reset(struct famfs_fs *fs)
 	rc = famfs_ns_init(&fs->ns);
 	if (rc)
 		return rc;
-	rc = famfs_bitmap_init(&fs->bm, fs->sb->sb_daxdev.dd_size, fs->sb->sb_alloc_unit, reserved);
+	/* 4 KiB bits whatever the superblock's unit: small files are packed (alloc.h). */
+	rc =
+	    famfs_bitmap_init(&fs->bm, fs->sb->sb_daxdev.dd_size, FAMFS_ALLOC_UNIT_SMALL, reserved);
 	if (!rc)
 		rc = famfs_bitmap_init(&fs->pending_bm, fs->sb->sb_daxdev.dd_size,
-				       fs->sb->sb_alloc_unit, 0);
+				       FAMFS_ALLOC_UNIT_SMALL, 0);
 	if (!rc && !fs->dirty_bm.words) /* kept across resets: those bytes are still old */
 		rc = famfs_bitmap_init(&fs->dirty_bm, fs->sb->sb_daxdev.dd_size,
-				       fs->sb->sb_alloc_unit, 0);
+				       FAMFS_ALLOC_UNIT_SMALL, 0);
 	return rc;
 }
 
@@ -691,11 +693,12 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 			if (famfs_log_entry_check(le, i, why, sizeof(why)))
 				goto stall;
 		}
-		if (famfs_xe_is_ext(le->le_type) && h->xh_version != FAMFS_XE_VERSION) {
+		if (famfs_xe_is_ext(le->le_type) &&
+		    (h->xh_version < 1 || h->xh_version > FAMFS_XE_VERSION_MAX)) {
 			snprintf(why, sizeof(why),
-				 "log entry %llu: extension version %u is newer "
-				 "than this build's %d",
-				 (unsigned long long)i, h->xh_version, FAMFS_XE_VERSION);
+				 "log entry %llu: extension version %u is not one "
+				 "this build reads (1..%d)",
+				 (unsigned long long)i, h->xh_version, FAMFS_XE_VERSION_MAX);
 			goto stall;
 		}
 		fs_apply_entry(fs, i, le);

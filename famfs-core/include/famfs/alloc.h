@@ -3,11 +3,18 @@
  * @file alloc.h
  * @brief The allocation bitmap and the contiguous and interleaved allocators.
  *
- * Owns: one bit per allocation unit (2 MiB) of the capacity recorded in the superblock
- * (sb_daxdev.dd_size). Nothing is persisted: the bitmap is rebuilt from the log, with the
- * superblock region and the log marked as used. The rules follow upstream famfs:
- *  - contiguous: one simple extent of round_up(size, unit) bytes, first fit from a
- *    cursor that starts at 0 for each locked session and moves past each allocation;
+ * Owns: one bit per @unit bytes of the capacity recorded in the superblock
+ * (sb_daxdev.dd_size). famfs-core's view uses 4 KiB bits (FAMFS_ALLOC_UNIT_SMALL), so that
+ * small files cost what they hold; large allocations still start and end on @align
+ * (2 MiB: huge-page mappings, and the extents upstream kernels map). Nothing is persisted:
+ * the bitmap is rebuilt from the log, with the superblock region and the log marked as
+ * used. The rules:
+ *  - contiguous: one simple extent of round_up(size, align) bytes at an @align boundary,
+ *    first fit from a cursor that starts at 0 for each locked session and moves past each
+ *    allocation (upstream's rule);
+ *  - packed (files smaller than @align): round_up(size, unit) bytes that never cross an
+ *    @align boundary, first fit from @small_cursor, so that small files fill the same
+ *    2 MiB blocks and leave whole blocks to large files;
  *  - interleaved: the device is cut into nbuckets buckets; nstrips strips of
  *    nstripes * chunk bytes are taken first-fit inside distinct buckets visited in a
  *    random order; a file smaller than one chunk falls back to contiguous.
@@ -26,10 +33,12 @@ extern "C" {
 #endif
 
 struct famfs_bitmap {
-	uint64_t unit;	   /* bytes per bit */
-	uint64_t nbits;	   /* ceil(capacity / unit) */
-	uint64_t nset;	   /* bits set, reserved ones included */
-	uint64_t reserved; /* bits of the superblock region and log */
+	uint64_t unit;	       /* bytes per bit */
+	uint64_t align;	       /* large allocations start and end here: max(unit, 2 MiB) */
+	uint64_t small_cursor; /* where the next packed allocation starts looking */
+	uint64_t nbits;	       /* ceil(capacity / unit) */
+	uint64_t nset;	       /* bits set, reserved ones included */
+	uint64_t reserved;     /* bits of the superblock region and log */
 	uint64_t *words;
 };
 
@@ -62,12 +71,27 @@ void famfs_bitmap_clear_fmap(struct famfs_bitmap *bm, const struct famfs_omf_fma
 uint64_t famfs_bitmap_free_bytes(const struct famfs_bitmap *bm);
 
 /**
- * Contiguous first fit of round_up(@p size, unit) bytes from *@p cursor (wrapping once).
+ * Contiguous first fit of round_up(@p size, align) bytes at an align boundary from
+ * *@p cursor (wrapping once).
  * On success the range is marked, *@p cursor moves past it and @p out holds one simple
  * extent. @return 0 or -ENOSPC.
  */
 int famfs_alloc_contig(struct famfs_bitmap *bm, uint64_t size, uint64_t *cursor,
 		       struct famfs_omf_fmap *out);
+
+/**
+ * Packed first fit of round_up(@p size, unit) bytes (@p size < align) inside one align
+ * block, from bm->small_cursor (wrapping once). @return 0 (@p out holds one simple
+ * extent, marked used), -EINVAL (size 0 or not small) or -ENOSPC.
+ */
+int famfs_alloc_packed(struct famfs_bitmap *bm, uint64_t size, struct famfs_omf_fmap *out);
+
+/**
+ * Extend in place: mark [@p off, @p off + @p len) used when all of it is free and it
+ * stays inside the align block of @p off - 1 (the end of a packed extent).
+ * @return 0 or -ENOSPC (nothing marked).
+ */
+int famfs_alloc_extend(struct famfs_bitmap *bm, uint64_t off, uint64_t len);
 
 /**
  * Check interleave parameters against a device of @p capacity bytes.

@@ -200,19 +200,22 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
 		    struct famfs_inode *newdir, const char *newname);
 
 /**
- * Set a file's size: growth allocates 2 MiB units as extents (simple files, at most 16
- * extents); a shrink frees whole units past the new end.
+ * Set a file's size (simple files, at most 16 extents). A file that stays under 2 MiB
+ * grows in packed 4 KiB pages (its last extent in place where it can); a larger one in
+ * 2 MiB-aligned blocks. A shrink frees whole blocks (pages for a packed map) past the new
+ * end. Bytes between the old end and the new one read as zeros.
  * @return 0; -EISDIR; -EFBIG the map cannot grow further; -ENOSPC device or log full.
  */
 int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size);
 
 /**
- * Grow file @p ino to at least @p size bytes: what a write past EOF needs first. Takes
- * the appender lock, so two growers never shrink each other; nothing is logged when the
- * file is already that large.
+ * Grow file @p ino to at least @p size bytes: what a write of [@p from, @p size) past EOF
+ * needs first (the writer fills that range, so only the bytes between the old end and
+ * @p from are zeroed; pass @p from = @p size to zero all). Takes the appender lock, so two
+ * growers never shrink each other; nothing is logged when the file is already that large.
  * @return 0; -ENOENT the file is gone (or removed); errors as famfs_fs_resize().
  */
-int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t size);
+int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t from, uint64_t size);
 
 /** famfs_fs_setattr() @p valid bits (same values as the log's). */
 #define FAMFS_ATTR_MODE	 0x01

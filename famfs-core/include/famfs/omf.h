@@ -92,7 +92,7 @@ extern "C" {
 #define FAMFS_LOG_LEN_DEFAULT  0x800000ULL
 #define FAMFS_LOG_LEN_MIN      0x800000ULL
 #define FAMFS_ALLOC_UNIT       0x200000ULL
-#define FAMFS_ALLOC_UNIT_SMALL 4096ULL /* accepted by validation, never written */
+#define FAMFS_ALLOC_UNIT_SMALL 4096ULL /* accepted in a superblock; packed extents (omf_ext.h) */
 
 #define FAMFS_MAX_PATHLEN     80 /* bytes in a relpath field, NUL included */
 #define FAMFS_MAX_SIMPLE_EXT  16

@@ -33,7 +33,7 @@
  *
  *   | off | size | field      | meaning                                               |
  *   |-----|------|------------|-------------------------------------------------------|
- *   |  16 |    2 | xh_version | extension format version of this entry (1)            |
+ *   |  16 |    2 | xh_version | extension format version of this entry (1 or 2)       |
  *   |  18 |    2 | xh_flags   | per-type flags                                        |
  *   |  20 |    4 | (pad, 0)   |                                                       |
  *   |  24 |    8 | xh_ino     | the object the entry acts on (0: none)                |
@@ -43,6 +43,15 @@
  * The CRC covers the whole entry as for every entry (bytes [0, 536), zero padding).
  * A reader that meets an extension entry with a version it does not know stops replay
  * there and says so (it cannot know what the entry changed).
+ *
+ * Versions. 1: every extent is a multiple of the superblock's allocation unit (2 MiB).
+ * 2 (FAMFS_XE_VERSION_PACKED): the entry's extents are multiples of 4 KiB. Files smaller
+ * than 2 MiB that NFS or FUSE clients write are *packed*: they get 4 KiB-granular space
+ * inside 2 MiB blocks that other small files share, never crossing a 2 MiB boundary.
+ * Their XE_RESIZE (and an XE_RESERVE that holds such space) is written as version 2;
+ * every other entry stays version 1, so a log without packed files reads as before.
+ * Packed files stay in extension form: upstream kernels map only 2 MiB-aligned extents,
+ * and upstream's 2 MiB bitmap would count two files in one block as cross-linked.
  *
  * Types, payloads (entry offsets) and replay rules:
  *
@@ -151,8 +160,9 @@
  * copy is idempotent) and zeroing the journal's space. A journal whose record (range-
  * checked without overflow) or CRC is bad: when the old log is still whole (every entry
  * up to next_index valid: the copy never started) the flag is cleared and the old log
- * stands; otherwise the log is left untouched (and the flag set) and fsck says so. Readers stop replaying while COMPACTING is set, then
- * replay the new log from the start. fsck reports a COMPACTING flag as an error.
+ * stands; otherwise the log is left untouched (and the flag set) and fsck says so. Readers stop
+ * replaying while COMPACTING is set, then replay the new log from the start. fsck reports a
+ * COMPACTING flag as an error.
  */
 #ifndef FAMFS_OMF_EXT_H
 #define FAMFS_OMF_EXT_H
@@ -165,7 +175,12 @@
 extern "C" {
 #endif
 
+/** The version every extension entry is written with unless it needs a newer one. */
 #define FAMFS_XE_VERSION 1
+/** Version 2: the entry (XE_RESIZE, XE_RESERVE) holds packed extents (4 KiB multiples). */
+#define FAMFS_XE_VERSION_PACKED 2
+/** The newest version this build reads. */
+#define FAMFS_XE_VERSION_MAX 2
 
 enum famfs_xe_type {
 	FAMFS_XE_CREATE = 0x4701,
