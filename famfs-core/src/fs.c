@@ -280,6 +280,7 @@ int famfs_fs_lock_timed(struct famfs_fs *fs, unsigned int timeout_ms)
 	fs->owner = pthread_self();
 	fs->depth = 1;
 	fs->alloc_cursor = 0;
+	fs->bm.small_cursor = 0; /* first fit: small files fill the holes freed space left */
 	/* A compaction another process of this host left half done: finish it first (only
 	 * a holder of this lock may), then replay the new log. */
 	if (fs->ht) {

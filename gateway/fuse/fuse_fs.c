@@ -8,7 +8,7 @@
  * one const table, each sending exactly one reply. Each is a translation of one
  * famfs_ll_* call (famfs/ll.h): -errno from it is replied as errno, once, at the end.
  */
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
@@ -733,8 +733,12 @@ int fm_serve(struct famfs_fs *fs, const struct fm_opts *opts)
 		rc = -ENOMEM;
 		goto out_follower;
 	}
+	/* The 3.12 loop API (FUSE_USE_VERSION 312): with the older one this opaque config
+	 * was read as the 3.2 struct, every request started and ended a worker thread with
+	 * its own cloned /dev/fuse descriptor. Workers now stay. */
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	fuse_loop_cfg_set_max_threads(lc, 16);
+	fuse_loop_cfg_set_idle_threads(lc, 16);
 	rc = fuse_session_loop_mt(fm.se, lc);
 	fuse_loop_cfg_destroy(lc);
 	opts->log(FAMFS_MSG_NOTICE, "%s: unmounting (%s), %llu kernel notifications sent",

@@ -12,7 +12,7 @@
 #define FAMFS_GW_FUSE_PRIV_H
 
 #ifndef FUSE_USE_VERSION
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 #endif
 
 #include <fuse_lowlevel.h>

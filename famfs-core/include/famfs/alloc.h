@@ -13,8 +13,9 @@
  *    first fit from a cursor that starts at 0 for each locked session and moves past each
  *    allocation (upstream's rule);
  *  - packed (files smaller than @align): round_up(size, unit) bytes that never cross an
- *    @align boundary, first fit from @small_cursor, so that small files fill the same
- *    2 MiB blocks and leave whole blocks to large files;
+ *    @align boundary, first fit from @small_cursor (its owner resets it to 0 with the
+ *    contiguous cursor), so that small files fill the same 2 MiB blocks and the holes
+ *    freed space leaves, and whole blocks stay for large files;
  *  - interleaved: the device is cut into nbuckets buckets; nstrips strips of
  *    nstripes * chunk bytes are taken first-fit inside distinct buckets visited in a
  *    random order; a file smaller than one chunk falls back to contiguous.
