@@ -175,6 +175,22 @@ check "tar -x of a tree with symlinks and a fifo" tar -C "$mnt" -xf "$tmp/zone.t
 check "tar --compare: identical" tar -C "$mnt" --compare -f "$tmp/zone.tar"
 check "a link into a directory resolves" cmp "$mnt/zone/posix/Europe/Rome" "$tmp/src/zone/Europe/Rome"
 
+# Small files cost what they hold: 300 files of 1 KiB take pages, not 2 MiB blocks each.
+used0=$(gw info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["space"]["used"])')
+mkdir "$mnt/small"
+for k in $(seq 300); do head -c 1000 /dev/urandom > "$mnt/small/f$k"; done
+used1=$(gw info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["space"]["used"])')
+echo "    (300 files of 1000 bytes took $((used1 - used0)) bytes of the device)"
+check "300 small files take at most 300 pages of 4 KiB" [ $((used1 - used0)) -le $((300 * 4096)) ]
+head -c 1000 /dev/urandom > "$tmp/one"
+cp "$tmp/one" "$mnt/small/f7"
+check "a small file rewritten in place reads back" cmp "$tmp/one" "$mnt/small/f7"
+head -c 300000 /dev/urandom > "$tmp/grow"
+dd if="$tmp/grow" of="$mnt/small/grown" bs=4096 status=none
+check "a small file written page by page reads back" cmp "$tmp/grow" "$mnt/small/grown"
+check "the packed files read back identical with famfs-gw cat" \
+	bash -c "'$GW' -d '$dev' --system-uuid $MASTER cat /small/grown | cmp - '$tmp/grow'"
+
 # The log follower: another process of this host changes the log.
 gw creat -s 1M /from-cli > /dev/null
 check "a file famfs-gw created shows up" within 5 test -f "$mnt/from-cli"

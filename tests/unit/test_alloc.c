@@ -239,6 +239,84 @@ static void famfs_alloc_contig_rounds_up_to_unit(void **state)
 	famfs_bitmap_fini(&bm);
 }
 
+/* ---- packed (4 KiB bits) ---- */
+
+#define PAGE 4096ULL
+
+static void init_packed(struct famfs_bitmap *bm)
+{
+	assert_int_equal(famfs_bitmap_init(bm, 64 * MIB, PAGE, RESERVED), 0);
+	assert_int_equal(bm->align, UNIT);
+}
+
+static void famfs_alloc_packed_fills_one_block_and_never_crosses_it(void **state)
+{
+	struct famfs_bitmap bm;
+	struct famfs_omf_fmap f;
+	uint64_t cursor = 0, first;
+
+	(void)state;
+	init_packed(&bm);
+	assert_int_equal(famfs_alloc_packed(&bm, 100, &f), 0);
+	first = f.se[0].ext_offset;
+	assert_int_equal(first, RESERVED);
+	assert_int_equal(f.se[0].ext_len, PAGE);
+	/* The next small file follows it in the same 2 MiB block. */
+	assert_int_equal(famfs_alloc_packed(&bm, 5000, &f), 0);
+	assert_int_equal(f.se[0].ext_offset, first + PAGE);
+	assert_int_equal(f.se[0].ext_len, 2 * PAGE);
+	/* 2 MiB - 4 KiB does not fit what is left of the block: it starts the next one. */
+	assert_int_equal(famfs_alloc_packed(&bm, UNIT - PAGE, &f), 0);
+	assert_int_equal(f.se[0].ext_offset, first + UNIT);
+	/* A large allocation takes whole aligned blocks, past both. */
+	assert_int_equal(famfs_alloc_contig(&bm, 5000, &cursor, &f), 0);
+	assert_int_equal(f.se[0].ext_offset, first + 2 * UNIT);
+	assert_int_equal(f.se[0].ext_len, UNIT);
+	/* 2 MiB or more is not small. */
+	assert_int_equal(famfs_alloc_packed(&bm, UNIT, &f), -EINVAL);
+	assert_int_equal(famfs_alloc_packed(&bm, 0, &f), -EINVAL);
+	famfs_bitmap_fini(&bm);
+}
+
+static void famfs_alloc_contig_on_pages_skips_partly_used_blocks(void **state)
+{
+	struct famfs_bitmap bm;
+	struct famfs_omf_fmap f;
+	uint64_t cursor = 0;
+
+	(void)state;
+	init_packed(&bm);
+	/* One page used in each of the first two blocks. */
+	assert_int_equal(famfs_bitmap_mark(&bm, RESERVED + 7 * PAGE, PAGE), 0);
+	assert_int_equal(famfs_bitmap_mark(&bm, RESERVED + UNIT + UNIT - PAGE, PAGE), 0);
+	assert_int_equal(famfs_alloc_contig(&bm, 3 * MIB, &cursor, &f), 0);
+	assert_int_equal(f.se[0].ext_offset, RESERVED + 2 * UNIT);
+	assert_int_equal(f.se[0].ext_len, 2 * UNIT);
+	assert_int_equal(f.se[0].ext_offset % UNIT, 0);
+	famfs_bitmap_fini(&bm);
+}
+
+static void famfs_alloc_extend_grows_in_place_inside_the_block(void **state)
+{
+	struct famfs_bitmap bm;
+	struct famfs_omf_fmap a, b;
+
+	(void)state;
+	init_packed(&bm);
+	assert_int_equal(famfs_alloc_packed(&bm, PAGE, &a), 0);
+	/* The next pages are free: the extent grows in place. */
+	assert_int_equal(famfs_alloc_extend(&bm, a.se[0].ext_offset + PAGE, 3 * PAGE), 0);
+	assert_true(range_is_set(&bm, a.se[0].ext_offset, 4 * PAGE));
+	/* Another file right behind it: no more room in place. */
+	assert_int_equal(famfs_alloc_packed(&bm, PAGE, &b), 0);
+	assert_int_equal(b.se[0].ext_offset, a.se[0].ext_offset + 4 * PAGE);
+	assert_int_equal(famfs_alloc_extend(&bm, a.se[0].ext_offset + 4 * PAGE, PAGE), -ENOSPC);
+	/* Never across the end of the 2 MiB block. */
+	assert_int_equal(famfs_alloc_extend(&bm, b.se[0].ext_offset + PAGE, UNIT), -ENOSPC);
+	assert_int_equal(famfs_alloc_extend(&bm, RESERVED + UNIT, PAGE), -ENOSPC);
+	famfs_bitmap_fini(&bm);
+}
+
 static void famfs_alloc_contig_advances_cursor(void **state)
 {
 	struct famfs_bitmap bm;
@@ -713,6 +791,9 @@ int main(void)
 	    cmocka_unit_test(famfs_bitmap_clear_frees_units),
 	    cmocka_unit_test(famfs_bitmap_mark_fmap_counts_every_extent),
 	    cmocka_unit_test(famfs_alloc_contig_rounds_up_to_unit),
+	    cmocka_unit_test(famfs_alloc_packed_fills_one_block_and_never_crosses_it),
+	    cmocka_unit_test(famfs_alloc_contig_on_pages_skips_partly_used_blocks),
+	    cmocka_unit_test(famfs_alloc_extend_grows_in_place_inside_the_block),
 	    cmocka_unit_test(famfs_alloc_contig_advances_cursor),
 	    cmocka_unit_test(famfs_alloc_contig_wraps_to_start),
 	    cmocka_unit_test(famfs_alloc_contig_never_returns_offset_zero),

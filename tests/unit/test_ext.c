@@ -937,6 +937,85 @@ static void ext_resize_grow_shrink(void **state)
 	xclose(state, m);
 }
 
+/* Files under 2 MiB that clients grow are packed at 4 KiB, logged as version 2. */
+static void ext_small_files_are_packed(void **state)
+{
+	struct famfs_fs *m = xopen(state, 0);
+	struct famfs_fs *c;
+	struct famfs_fsck_report r;
+	struct famfs_inode *a, *b;
+	const uint8_t *e;
+	uint64_t aoff, n;
+	char *before, *after;
+
+	assert_int_equal(famfs_fs_create(m, "a", 0, 0644, 0, 0, NULL, &a), 0);
+	assert_int_equal(famfs_fs_resize(m, a, 5000), 0);
+	e = last_entry(m, NULL);
+	assert_int_equal(rd32(e, 8), FAMFS_XE_RESIZE);
+	assert_int_equal(rd16(e, 16), FAMFS_XE_VERSION_PACKED);
+	a = must_resolve(m, "a");
+	assert_int_equal(a->fmap.fmap_count, 1);
+	assert_int_equal(a->fmap.se[0].ext_len, 8192);
+	aoff = a->fmap.se[0].ext_offset;
+	assert_int_equal(aoff % 4096, 0);
+
+	/* The next small file shares the block, right after it. */
+	assert_int_equal(famfs_fs_create(m, "b", 0, 0644, 0, 0, NULL, &b), 0);
+	assert_int_equal(famfs_fs_resize(m, b, 100), 0);
+	b = must_resolve(m, "b");
+	assert_int_equal(b->fmap.se[0].ext_offset, aoff + 8192);
+	assert_int_equal(b->fmap.se[0].ext_len, 4096);
+	/* b grows in place (its next pages are free); a cannot, so it gets a second extent. */
+	assert_int_equal(famfs_fs_resize(m, b, 9000), 0);
+	b = must_resolve(m, "b");
+	assert_int_equal(b->fmap.fmap_count, 1);
+	assert_int_equal(b->fmap.se[0].ext_len, 12288);
+	assert_int_equal(famfs_fs_resize(m, a, 20000), 0);
+	a = must_resolve(m, "a");
+	assert_int_equal(a->fmap.fmap_count, 2);
+	assert_int_equal(famfs_fmap_capacity(&a->fmap), 20480);
+	assert_int_equal(a->fmap.se[0].ext_offset, aoff);
+	/* Past 2 MiB a packed file continues in aligned blocks. */
+	assert_int_equal(famfs_fs_resize(m, b, 3 * MIB), 0);
+	b = must_resolve(m, "b");
+	assert_int_equal(b->fmap.fmap_count, 2);
+	assert_int_equal(b->fmap.se[1].ext_offset % (2 * MIB), 0);
+	assert_int_equal(b->fmap.se[1].ext_len % (2 * MIB), 0);
+	/* The grown ranges read as zeros. */
+	assert_int_equal(nonzero_bytes(m, "a"), 0);
+	assert_int_equal(nonzero_bytes(m, "b"), 0);
+	/* A shrink of a packed map keeps pages, not blocks. */
+	assert_int_equal(famfs_fs_resize(m, a, 4097), 0);
+	a = must_resolve(m, "a");
+	assert_int_equal(famfs_fmap_capacity(&a->fmap), 8192);
+
+	/* Another host replays the same maps; nothing collides; fsck is clean. */
+	c = xopen(state, 1);
+	assert_same_view(m, c, "a client replaying packed files");
+	assert_int_equal(famfs_fs_stats(c)->collisions, 0);
+	assert_int_equal(famfs_fsck(famfs_fs_dev(m), &r), 0);
+	assert_int_equal(r.collisions, 0);
+	assert_int_equal(r.leaked, 0);
+	famfs_fsck_report_free(&r);
+	xclose(state, c);
+
+	/* Compaction keeps them packed and in extension form: no FILE entry appears. */
+	pad_log(m, 64);
+	before = dump(m, 0);
+	assert_int_equal(famfs_fs_compact(m), 0);
+	after = dump(m, 0);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	n = next_index(m);
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_not_equal(rd32(entry_at(m, i), 8), FAMFS_LOG_FILE);
+	c = xopen(state, 1);
+	assert_same_view(m, c, "a client after compaction");
+	xclose(state, c);
+	xclose(state, m);
+}
+
 /* A grown file reads as zeros between its old and its new end (POSIX truncate). */
 static void ext_resize_regrown_tail_reads_zeros(void **state)
 {
@@ -1880,6 +1959,7 @@ int main(void)
 	    T(ext_rename_dir_over_empty_dir),
 	    T(ext_rename_refusals_write_nothing),
 	    T(ext_resize_grow_shrink),
+	    T(ext_small_files_are_packed),
 	    T(ext_resize_regrown_tail_reads_zeros),
 	    T(ext_resize_pending_list_matches_pending_bytes),
 	    T(ext_setattr_logs_xe_setattr),
