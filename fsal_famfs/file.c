@@ -8,7 +8,12 @@
  * descriptor, so its space and bytes outlive a remove until the last close. Reads copy
  * once from the mapped extents into ganesha's buffers; writes go into the extents,
  * growing the file first when they pass its end, and are flushed before they return,
- * so every write is stable and COMMIT has nothing to do.
+ * Data is flushed before a WRITE replies; the file's new size and map are logged (in
+ * one entry with its attributes) at COMMIT, at the close of the open, for a stable
+ * (FILE_SYNC/DATA_SYNC) WRITE before its reply, and at the latest after FAMFS {
+ * Commit_Interval_Ms }. An UNSTABLE WRITE is answered UNSTABLE until then: a gateway
+ * that dies before the COMMIT loses it, and the new write verifier tells the client to
+ * send it again.
  *
  * Locking: obj_handle->obj_lock protects the share counters, the descriptors and the
  * open count; everything else is famfs-core's shared layer.
@@ -274,6 +279,8 @@ static fsal_status_t famfs_close2(struct fsal_obj_handle *obj_hdl, struct state_
 	if (state->state_type == STATE_TYPE_SHARE || state->state_type == STATE_TYPE_NLM_SHARE ||
 	    state->state_type == STATE_TYPE_9P_FID)
 		update_share_counters(&h->share, fd->openflags, FSAL_O_CLOSED);
+	if (fd->openflags & FSAL_O_WRITE)
+		(void)famfs_ll_commit(h->dev->ll, h->ino); /* CLOSE: what was written is logged */
 	if (fd->openflags != FSAL_O_CLOSED) {
 		fd->openflags = FSAL_O_CLOSED;
 		famfs_open_unref(h);
@@ -293,6 +300,7 @@ static fsal_status_t famfs_close(struct fsal_obj_handle *obj_hdl)
 {
 	fsal_status_t st;
 
+	(void)famfs_ll_commit(famfs_hdl(obj_hdl)->dev->ll, famfs_hdl(obj_hdl)->ino);
 	PTHREAD_RWLOCK_wrlock(&obj_hdl->obj_lock);
 	st = famfs_close_func(obj_hdl, (struct fsal_fd *)&famfs_hdl(obj_hdl)->fd);
 	PTHREAD_RWLOCK_unlock(&obj_hdl->obj_lock);
@@ -384,6 +392,7 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 	bool has_lock, closefd;
 	fsal_status_t st;
 	uint64_t off = arg->offset;
+	bool stable = arg->fsal_stable; /* FILE_SYNC or DATA_SYNC asked */
 	int k, rc = 0;
 
 	arg->io_amount = 0;
@@ -406,7 +415,16 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 		if ((size_t)n < arg->iov[k].iov_len)
 			break;
 	}
-	arg->fsal_stable = true;
+	/* The data is in the memory; stable once the new size and map are logged. */
+	if (arg->io_amount && stable) {
+		int c = famfs_ll_commit(h->dev->ll, h->ino);
+
+		if (c && !rc)
+			rc = c;
+		if (c)
+			arg->io_amount = 0; /* nothing is stable: the client writes it again */
+	}
+	arg->fsal_stable = stable || !famfs_fs_uncommitted(h->dev->fs);
 	famfs_io_end(h, &tmp, has_lock, closefd);
 	if (rc && arg->io_amount == 0)
 		st = famfs2fsal_error(rc);
@@ -416,15 +434,16 @@ static void famfs_write2(struct fsal_obj_handle *obj_hdl, bool bypass, fsal_asyn
 }
 
 /**
- * @brief Commit: the write already flushed the data; the metadata
- *        (size, map) was logged by the resize. Nothing is left to do.
+ * @brief COMMIT: the writes already flushed the data; the file's new size, map and
+ *        attributes are logged now, in one entry.
  */
 static fsal_status_t famfs_commit2(struct fsal_obj_handle *obj_hdl, off_t offset, size_t len)
 {
-	(void)obj_hdl;
+	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl);
+
 	(void)offset;
 	(void)len;
-	return fsalstat(ERR_FSAL_NO_ERROR, 0);
+	return famfs2fsal_error(famfs_ll_commit(h->dev->ll, h->ino));
 }
 
 /**

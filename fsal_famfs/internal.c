@@ -79,6 +79,8 @@ int famfs_device_get(const char *path, uint64_t offset, const char *system_uuid,
 	glist_init(&dev->exports);
 
 	rc = famfs_ll_new(dev->fs, false, &dev->ll);
+	if (rc == 0)
+		famfs_ll_set_commit(dev->ll, FAMFS.commit_ms, false); /* SETATTR logs at once */
 	if (rc == 0) {
 		rc = famfs_ll_follow(dev->ll, FAMFS.follow_ms, famfs_up_changed, dev);
 		if (rc)

@@ -53,7 +53,8 @@
 #define FAMFS_FOLLOW_MS_DEFAULT 1000
 #define FAMFS_FOLLOW_MS_MIN	50
 #define FAMFS_FOLLOW_MS_MAX	60000
-
+/** Range of FAMFS { Commit_Interval_Ms } (0: every write is logged at once). */
+#define FAMFS_COMMIT_MS_MAX 60000
 
 /** The module object (struct fsal_module embedded first). */
 struct famfs_fsal_module {
@@ -61,6 +62,9 @@ struct famfs_fsal_module {
 	struct fsal_obj_ops handle_ops;
 	/** FAMFS { Log_Follow_Interval_Ms } */
 	uint32_t follow_ms;
+	/** FAMFS { Commit_Interval_Ms }: a written file's size and map are logged at
+	 *  COMMIT, CLOSE, a stable WRITE or a SETATTR, and at the latest after this. */
+	uint32_t commit_ms;
 	/**
 	 * FAMFS { Invalidate_Reads }: evict the bytes of every READ from the CPU cache
 	 * first. Needed only when other hosts write file data into memory that is not

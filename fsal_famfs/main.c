@@ -7,6 +7,8 @@
  * "FAMFS" (API 11.0) and fills the module operations. The global block is
  *
  *     FAMFS { Log_Follow_Interval_Ms = 1000;   # 50..60000
+ *             Commit_Interval_Ms = 800;      # 0..60000: unstable WRITEs are logged at
+ *                                            # COMMIT/CLOSE, at the latest after this
  *             Invalidate_Reads = false; }    # evict file data from the CPU cache before
  *                                            # each READ (non-coherent shared memory)
  *
@@ -56,11 +58,14 @@ struct famfs_fsal_module FAMFS = {
 		},
 	},
     .follow_ms = FAMFS_FOLLOW_MS_DEFAULT,
+    .commit_ms = FAMFS_LL_COMMIT_MS,
 };
 
 static struct config_item famfs_items[] = {
     CONF_ITEM_UI32("Log_Follow_Interval_Ms", FAMFS_FOLLOW_MS_MIN, FAMFS_FOLLOW_MS_MAX,
 		   FAMFS_FOLLOW_MS_DEFAULT, famfs_fsal_module, follow_ms),
+    CONF_ITEM_UI32("Commit_Interval_Ms", 0, FAMFS_COMMIT_MS_MAX, FAMFS_LL_COMMIT_MS,
+		   famfs_fsal_module, commit_ms),
     CONF_ITEM_BOOL("Invalidate_Reads", false, famfs_fsal_module, invalidate_reads), CONFIG_EOL};
 
 static struct config_block famfs_block = {.dbus_interface_name =
@@ -127,7 +132,8 @@ static fsal_status_t famfs_init_config(struct fsal_module *fsal_hdl, config_file
 		return fsalstat(ERR_FSAL_INVAL, 0);
 	}
 	display_fsinfo(&me->fsal);
-	LogEvent(COMPONENT_FSAL, "FAMFS: log follow interval %u ms", me->follow_ms);
+	LogEvent(COMPONENT_FSAL, "FAMFS: log follow interval %u ms, commit interval %u ms",
+		 me->follow_ms, me->commit_ms);
 	return fsalstat(ERR_FSAL_NO_ERROR, 0);
 }
 

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "famfs/ll.h"
 #include "fuse/fuse_fs.h"
 #include "gw.h"
 
@@ -168,6 +169,7 @@ int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
 {
 	static const struct option opts[] = {
 	    {"follow-ms", required_argument, NULL, 'F'},
+	    {"commit-ms", required_argument, NULL, 'C'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"kernel-cache", no_argument, NULL, 'k'},
 	    {"invalidate-reads", no_argument, NULL, 'i'},
@@ -176,7 +178,10 @@ int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
 	    {NULL, 0, NULL, 0},
 	};
 	struct famfs_fs_opts fo = {.system_uuid = ctx->system_uuid, .dev_offset = ctx->dev_offset};
-	struct fm_opts o = {.follow_ms = 1000, .timeout = 1.0, .read_ahead_kb = 1024};
+	struct fm_opts o = {.follow_ms = 1000,
+			    .commit_ms = FAMFS_LL_COMMIT_MS,
+			    .timeout = 1.0,
+			    .read_ahead_kb = 1024};
 	struct mount_ready ready = {.fd = -1};
 	char mp[PATH_MAX], pidf[PATH_MAX], devpath[PATH_MAX], *end;
 	bool foreground = false, force_ro = false;
@@ -207,6 +212,15 @@ int cmd_mount(int argc, char **argv, struct gw_ctx *ctx)
 				return GW_EXIT_USAGE;
 			}
 			o.follow_ms = (unsigned int)v;
+			break;
+		case 'C':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || v > 60000) {
+				gw_error("mount", "--commit-ms '%s': give 0 to 60000", optarg);
+				return GW_EXIT_USAGE;
+			}
+			o.commit_ms = (unsigned int)v;
 			break;
 		case 't':
 			o.timeout = strtod(optarg, &end);

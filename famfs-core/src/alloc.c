@@ -224,8 +224,12 @@ int famfs_alloc_extend(struct famfs_bitmap *bm, uint64_t off, uint64_t len)
 {
 	uint64_t b = off / bm->unit, n = (len + bm->unit - 1) / bm->unit;
 
+	bool large = off % bm->align == 0 && len % bm->align == 0;
+
+	/* A packed extent stays inside its 2 MiB block; a large one grows by whole blocks. */
 	if (!off || off % bm->unit || !n ||
-	    (off - 1) / bm->align != (off + n * bm->unit - 1) / bm->align || !run_free(bm, b, n))
+	    (!large && (off - 1) / bm->align != (off + n * bm->unit - 1) / bm->align) ||
+	    !run_free(bm, b, n))
 		return -ENOSPC;
 	famfs_bitmap_mark(bm, off, n * bm->unit);
 	if (bm->small_cursor == off)

@@ -238,19 +238,25 @@ int fs_compact(struct famfs_fs *fs)
 		fs_release_pending(fs, fs_own_safe(fs));
 		pthread_rwlock_unlock(&fs->ns_lock);
 	}
+	/* The new log says what the log says: changes not committed yet stay pending. */
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	fs_dirty_undo_all(fs);
+	pthread_rwlock_unlock(&fs->ns_lock);
 	/* The new log will not say that released space was used: zero it now. */
 	pthread_rwlock_wrlock(&fs->ns_lock);
 	fs_scrub_all(fs);
 	pthread_rwlock_unlock(&fs->ns_lock);
 
 	nobj = collect(fs, &objs);
-	if (nobj == SIZE_MAX)
-		return -ENOMEM;
+	if (nobj == SIZE_MAX) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
 	b.cap = fs->log->lh_last_index + 1;
 	b.e = calloc(b.cap, sizeof(*b.e));
 	if (!b.e) {
-		free(objs);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto out_free;
 	}
 	/* Index 0: generation and inode base. Then the inode maps, then reserved space. */
 	le = next_entry(&b, FAMFS_XE_LOGINFO);
@@ -419,7 +425,13 @@ int fs_compact(struct famfs_fs *fs)
 	 * appended will live). */
 	if (fs->has_inflight)
 		famfs_bitmap_mark_fmap(&fs->bm, &fs->inflight);
-	rc = famfs_alloc_contig(&fs->bm, b.n * FAMFS_LOG_ENTRY_SIZE, &cursor, &jmap);
+	{
+		struct famfs_resv_extent *foreign;
+		size_t nf = fs_resv_mark_foreign(fs, &foreign); /* other processes' space */
+
+		rc = famfs_alloc_contig(&fs->bm, b.n * FAMFS_LOG_ENTRY_SIZE, &cursor, &jmap);
+		fs_resv_unmark(fs, foreign, nf);
+	}
 	if (fs->has_inflight)
 		famfs_bitmap_clear_fmap(&fs->bm, &fs->inflight);
 	if (rc) {
@@ -463,6 +475,9 @@ int fs_compact(struct famfs_fs *fs)
 out_free:
 	free(objs);
 	free(b.e);
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	fs_dirty_attach_all(fs); /* not compacted: the pending values go back */
+	pthread_rwlock_unlock(&fs->ns_lock);
 	return rc;
 }
 

@@ -155,8 +155,11 @@ void famfs_fs_close(struct famfs_fs *fs)
 {
 	if (!fs)
 		return;
+	if (famfs_fs_uncommitted(fs) && famfs_fs_commit_older(fs, UINT64_MAX))
+		famfs_err("%s: changes not logged yet are lost at close", fs->dev->path);
 	fs_hosts_detach(fs);
 	fs_replay_fini(fs);
+	free(fs->dirty);
 	famfs_bitmap_fini(&fs->dirty_bm);
 	for (size_t i = 0; i < fs->nretired; i++)
 		famfs_ns_fini(&fs->retired[i]);

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "famfs/fs.h"
 #include "famfs/omf_ext.h"
@@ -35,6 +36,80 @@ struct famfs_pending {
 struct fs_upath {
 	struct fs_upath *next;
 	char path[];
+};
+
+/* Attributes as the log carries them (XE_SETATTR, XE_RESIZE version 2). */
+struct fs_attrs {
+	uint32_t valid; /* FAMFS_XE_SET_* */
+	uint32_t mode, uid, gid;
+	uint64_t mtime_ns, atime_ns;
+};
+
+/* Set @a's valid attributes on @i. */
+static inline void fs_attrs_apply(struct famfs_inode *i, const struct fs_attrs *a)
+{
+	if (a->valid & FAMFS_XE_SET_MODE)
+		i->mode = (i->mode & S_IFMT) | (a->mode & 07777);
+	if (a->valid & FAMFS_XE_SET_UID)
+		i->uid = a->uid;
+	if (a->valid & FAMFS_XE_SET_GID)
+		i->gid = a->gid;
+	if (a->valid & FAMFS_XE_SET_MTIME)
+		i->mtime_ns = a->mtime_ns;
+	if (a->valid & FAMFS_XE_SET_ATIME)
+		i->atime_ns = a->atime_ns;
+}
+
+/* Every attribute of @i, all valid. */
+static inline void fs_attrs_of(const struct famfs_inode *i, struct fs_attrs *a)
+{
+	a->valid = FAMFS_XE_SET_MODE | FAMFS_XE_SET_UID | FAMFS_XE_SET_GID | FAMFS_XE_SET_MTIME |
+		   FAMFS_XE_SET_ATIME;
+	a->mode = i->mode & 07777;
+	a->uid = i->uid;
+	a->gid = i->gid;
+	a->mtime_ns = i->mtime_ns;
+	a->atime_ns = i->atime_ns;
+}
+
+/* Drop from @a's mask what would not change @i (tar, cp -p and rsync set the owner and
+ * mode a create already gave: a no-op costs no log entry). */
+static inline void fs_attrs_filter(const struct famfs_inode *i, struct fs_attrs *a)
+{
+	struct fs_attrs cur;
+
+	fs_attrs_of(i, &cur);
+	a->valid &= cur.valid;
+	if (a->mode == cur.mode)
+		a->valid &= ~(uint32_t)FAMFS_XE_SET_MODE;
+	if (a->uid == cur.uid)
+		a->valid &= ~(uint32_t)FAMFS_XE_SET_UID;
+	if (a->gid == cur.gid)
+		a->valid &= ~(uint32_t)FAMFS_XE_SET_GID;
+	if (a->mtime_ns == cur.mtime_ns)
+		a->valid &= ~(uint32_t)FAMFS_XE_SET_MTIME;
+	if (a->atime_ns == cur.atime_ns)
+		a->valid &= ~(uint32_t)FAMFS_XE_SET_ATIME;
+}
+
+/*
+ * A file's changes that are not logged yet (deferred commit, omf_ext.h). While @applied,
+ * the inode holds the pending values and l_* what the log says; replay of an entry on
+ * the inode swaps them around it (fs_dirty_before/after), so replay always works from
+ * the logged state.
+ */
+struct fs_dirty {
+	uint64_t ino;
+	uint64_t since_ns;     /* first pending change */
+	struct fs_attrs attrs; /* pending attributes (attrs.valid) */
+	bool map;	       /* pending size and map */
+	bool applied;
+	bool detached; /* the view is being rebuilt: fs_dirty_attach_all() takes it back */
+	uint64_t size;
+	struct famfs_omf_fmap fmap;
+	uint64_t l_size;
+	struct famfs_omf_fmap l_fmap;
+	struct fs_attrs l_attrs;
 };
 
 struct famfs_fs {
@@ -74,8 +149,11 @@ struct famfs_fs {
 	struct famfs_omf_fmap inflight; /* allocated for the entry being appended */
 	bool has_inflight;		/* famfs_fs_pin() calls not yet undone */
 	uint64_t reuse_max_freed_at;	/* largest freed_at of space taken over (+1; 0: none) */
-	struct famfs_ns *retired;	/* views replaced by a new log generation, kept */
-	size_t nretired;		/* while an inode of theirs is pinned (fs_reap) */
+	struct fs_dirty *dirty;		/* deferred commits (defer.c); appender lock + ns_lock */
+	size_t ndirty, dirty_cap;
+	bool resv_stale;	  /* the reservation area lists space no longer held */
+	struct famfs_ns *retired; /* views replaced by a new log generation, kept */
+	size_t nretired;	  /* while an inode of theirs is pinned (fs_reap) */
 };
 
 /** Would an upstream host that replays the log find @p dir at its current path? */
@@ -115,7 +193,40 @@ uint64_t fs_hosts_min_safe(struct famfs_fs *fs, char *who, size_t wholen);
  */
 uint64_t fs_own_safe(struct famfs_fs *fs);
 int fs_hosts_init_table(struct famfs_superblock *sb, uint32_t flags);
+/* Can this process reserve space (registered, table whole, read-write)? */
+bool fs_resv_can(const struct famfs_fs *fs);
+/* Publish this process's reserved extents (the caller holds the appender lock). */
+void fs_resv_publish(struct famfs_fs *fs, const struct famfs_resv_extent *e, uint32_t n);
+/*
+ * Mark in fs->bm the space other live processes reserved (the caller holds the appender
+ * lock and ns_lock for writing). Returns the runs this marked, for fs_resv_unmark().
+ */
+size_t fs_resv_mark_foreign(struct famfs_fs *fs, struct famfs_resv_extent **out);
+void fs_resv_unmark(struct famfs_fs *fs, struct famfs_resv_extent *set, size_t n);
 void fs_hosts_commit(struct famfs_fs *fs);
+
+/* defer.c (the caller holds ns_lock for writing unless said otherwise) */
+/* Replay of an entry that changes @ino's size, map or attributes: before and after. */
+void fs_dirty_before(struct famfs_fs *fs, uint64_t ino);
+void fs_dirty_after(struct famfs_fs *fs, uint64_t ino);
+/* After a remove or rename of @ino: forget what was pending for it if it is gone. */
+void fs_dirty_gone(struct famfs_fs *fs, uint64_t ino);
+/* The view is rebuilt (new generation): the old inodes no longer hold pending values. */
+void fs_dirty_detach_all(struct famfs_fs *fs);
+/* Put pending values back into the (rebuilt) view; drop those whose object is gone. */
+void fs_dirty_attach_all(struct famfs_fs *fs);
+/* Give every inode its logged values (compaction writes what the log says). */
+void fs_dirty_undo_all(struct famfs_fs *fs);
+/* The pending record of @ino, or NULL. */
+struct fs_dirty *fs_dirty_find(struct famfs_fs *fs, uint64_t ino);
+/* Record @ino's new size and map (allocated, not logged); the caller holds the appender
+ * lock, not ns_lock. -ENOSPC when the reservation area is full (log it instead). */
+int fs_dirty_set_map(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size,
+		     const struct famfs_omf_fmap *m);
+/* Log what is pending for @ino; the caller holds the appender lock, not ns_lock. */
+int fs_dirty_commit(struct famfs_fs *fs, uint64_t ino);
+/* Log everything pending (stops at the first failure); the caller holds the appender lock. */
+void fs_dirty_commit_all(struct famfs_fs *fs);
 
 /* compact.c */
 int fs_compact(struct famfs_fs *fs);

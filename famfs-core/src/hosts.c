@@ -5,6 +5,7 @@
  *        replayed the log and which freed space it may still read (see omf_ext.h).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -86,6 +87,103 @@ static bool slot_is_dead(const struct famfs_fs *fs, const struct famfs_ht_slot *
 	       kill((pid_t)s->hs_pid, 0) < 0 && errno == ESRCH;
 }
 
+static struct famfs_resv_area *area_of(struct famfs_fs *fs, size_t slot)
+{
+	return (struct famfs_resv_area *)(fs->dev->base + FAMFS_RESV_OFFSET +
+					  slot * FAMFS_RESV_AREA);
+}
+
+/* This process's area (it holds a slot, so fs->ht is set). */
+static struct famfs_resv_area *own_area(struct famfs_fs *fs)
+{
+	return area_of(fs, (size_t)(fs->slot - slots_of(fs->ht)));
+}
+
+bool fs_resv_can(const struct famfs_fs *fs)
+{
+	return fs->slot && fs->ht && !fs->dev->readonly;
+}
+
+void fs_resv_publish(struct famfs_fs *fs, const struct famfs_resv_extent *e, uint32_t n)
+{
+	struct famfs_resv_area *a;
+
+	if (!fs_resv_can(fs))
+		return;
+	a = own_area(fs);
+	if (n > FAMFS_RESV_MAX)
+		n = FAMFS_RESV_MAX;
+	memcpy(a->ra_ext, e, n * sizeof(*e));
+	a->ra_count = n;
+	a->ra_key = fs->slot->hs_key;
+	famfs_cache_flush(a, 32 + n * sizeof(*e));
+}
+
+size_t fs_resv_mark_foreign(struct famfs_fs *fs, struct famfs_resv_extent **out)
+{
+	struct famfs_resv_extent *set = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t unit = fs->bm.unit;
+
+	*out = NULL;
+	if (!fs->ht)
+		return 0;
+	famfs_cache_invalidate(slots_of(fs->ht), FAMFS_HT_SLOTS * sizeof(struct famfs_ht_slot));
+	for (size_t i = 0; i < FAMFS_HT_SLOTS; i++) {
+		struct famfs_ht_slot *s = &slots_of(fs->ht)[i];
+		struct famfs_resv_area *a = area_of(fs, i);
+		uint64_t key = __atomic_load_n(&s->hs_key, __ATOMIC_ACQUIRE);
+		uint32_t cnt;
+
+		if (!key || s == fs->slot)
+			continue;
+		famfs_cache_invalidate(a, 32);
+		if (a->ra_key != key || !a->ra_count)
+			continue;
+		cnt = a->ra_count < FAMFS_RESV_MAX ? a->ra_count : FAMFS_RESV_MAX;
+		famfs_cache_invalidate(a->ra_ext, cnt * sizeof(a->ra_ext[0]));
+		for (uint32_t k = 0; k < cnt; k++) {
+			uint64_t off = a->ra_ext[k].re_off / unit * unit, end;
+
+			if (a->ra_ext[k].re_len > fs->dev->size || off >= fs->dev->size)
+				continue; /* damaged: not a range of this device */
+			end = off + a->ra_ext[k].re_len;
+			/* Mark what is free; remember it, to give it back after. */
+			for (uint64_t b = off / unit;
+			     b < (end + unit - 1) / unit && b < fs->bm.nbits; b++) {
+				if ((fs->bm.words[b / 64] >> (b % 64)) & 1)
+					continue;
+				if (n && set[n - 1].re_off + set[n - 1].re_len == b * unit) {
+					set[n - 1].re_len += unit;
+				} else {
+					if (n == cap) {
+						void *g = realloc(set, (cap ? cap * 2 : 16) *
+									   sizeof(*set));
+
+						if (!g)
+							goto out;
+						set = g;
+						cap = cap ? cap * 2 : 16;
+					}
+					set[n].re_off = b * unit;
+					set[n++].re_len = unit;
+				}
+				famfs_bitmap_mark(&fs->bm, b * unit, unit);
+			}
+		}
+	}
+out:
+	*out = set;
+	return n;
+}
+
+void fs_resv_unmark(struct famfs_fs *fs, struct famfs_resv_extent *set, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		famfs_bitmap_clear(&fs->bm, set[k].re_off, set[k].re_len);
+	free(set);
+}
+
 void fs_hosts_attach(struct famfs_fs *fs)
 {
 	struct famfs_ht_header *h = (void *)(fs->dev->base + FAMFS_HT_OFFSET);
@@ -134,6 +232,13 @@ void fs_hosts_attach(struct famfs_fs *fs)
 			   fs->dev->path, FAMFS_HT_SLOTS);
 		return;
 	}
+	{
+		struct famfs_resv_area *a = own_area(fs);
+
+		a->ra_count = 0;
+		a->ra_key = key;
+		famfs_cache_flush(a, 32);
+	}
 	memcpy(fs->slot->hs_uuid, fs->system_uuid, FAMFS_UUID_LEN);
 	fs->slot->hs_pid = (uint32_t)getpid();
 	fs->slot->hs_flags = 0;
@@ -149,6 +254,10 @@ void fs_hosts_detach(struct famfs_fs *fs)
 {
 	if (!fs->slot)
 		return;
+	if (fs->ht) {
+		own_area(fs)->ra_count = 0;
+		famfs_cache_flush(own_area(fs), 32);
+	}
 	memset((uint8_t *)fs->slot + sizeof(uint64_t), 0, sizeof(*fs->slot) - sizeof(uint64_t));
 	__atomic_store_n(&fs->slot->hs_key, 0, __ATOMIC_RELEASE);
 	famfs_cache_flush(fs->slot, sizeof(*fs->slot));

@@ -162,13 +162,13 @@ static void memerr(struct famfs_fs *fs, const struct famfs_inode *ino, const voi
 {
 	struct famfs_inode *w = (struct famfs_inode *)ino; /* the flag is the inode's own */
 
-	if (!w->memerr)
+	/* Readers in several threads may hit it at once: one of them says so. */
+	if (!__atomic_exchange_n(&w->memerr, true, __ATOMIC_ACQ_REL))
 		famfs_err("%s: memory error (SIGBUS) at device offset 0x%llx in inode %llu ('%s'); "
 			  "the file now answers I/O errors",
 			  famfs_fs_dev(fs)->path,
 			  (unsigned long long)((const uint8_t *)addr - famfs_fs_dev(fs)->base),
 			  (unsigned long long)ino->ino, ino->name);
-	w->memerr = true;
 }
 
 /* Walk [off, off+len) of @ino, calling @fn on each device-contiguous piece. */

@@ -51,6 +51,8 @@ void famfs_ll_free(struct famfs_ll *ll)
 	if (!ll)
 		return;
 	famfs_ll_follow_stop(ll);
+	if (!ll->readonly && famfs_fs_commit_older(ll->fs, UINT64_MAX))
+		famfs_err("changes not logged yet could not be committed at close");
 	for (size_t b = 0; b < LL_PIN_BUCKETS; b++) {
 		struct ll_pin *p, *next;
 
@@ -72,6 +74,28 @@ void famfs_ll_free(struct famfs_ll *ll)
 void famfs_ll_set_lock_wait(struct famfs_ll *ll, unsigned int ms)
 {
 	ll->lock_ms = ms;
+}
+
+void famfs_ll_set_commit(struct famfs_ll *ll, unsigned int commit_ms, bool defer_attrs)
+{
+	ll->commit_ms = commit_ms;
+	ll->defer_attrs = commit_ms && defer_attrs;
+}
+
+int famfs_ll_commit(struct famfs_ll *ll, uint64_t ino)
+{
+	int rc;
+
+	if (ll->readonly)
+		return -EROFS;
+	if (!famfs_fs_uncommitted(ll->fs))
+		return 0;
+	rc = ll_begin(ll);
+	if (rc)
+		return rc;
+	rc = famfs_fs_commit(ll->fs, ino);
+	famfs_fs_unlock(ll->fs);
+	return rc;
 }
 
 bool famfs_ll_writable(const struct famfs_ll *ll)
@@ -496,7 +520,9 @@ ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const vo
 		famfs_fs_rdunlock(ll->fs);
 		rc = ll_begin(ll);
 		if (!rc) {
-			rc = famfs_fs_grow(ll->fs, ino, off, end); /* a removed one cannot */
+			/* A removed file cannot grow. */
+			rc = ll->commit_ms ? famfs_fs_grow_deferred(ll->fs, ino, off, end)
+					   : famfs_fs_grow(ll->fs, ino, off, end);
 			famfs_fs_unlock(ll->fs);
 		}
 		if (rc)
@@ -609,6 +635,13 @@ void famfs_ll_follow_step(struct famfs_ll *ll)
 
 	if (rc < 0)
 		famfs_debug("log follower: replay stopped: %s", strerror(-rc));
+	if (ll->commit_ms && !ll->readonly && famfs_fs_uncommitted(ll->fs)) {
+		rc = famfs_fs_commit_older(ll->fs,
+					   ll_now_ns() - (uint64_t)ll->commit_ms * 1000000ULL);
+		if (rc)
+			famfs_err("deferred commit failed: %s (the changes stay pending)",
+				  strerror(-rc));
+	}
 	ll_repin(ll);
 	pthread_mutex_lock(&ll->lock);
 	c = ll->changes;
@@ -643,9 +676,14 @@ static void *ll_follower(void *arg)
 
 	pthread_mutex_lock(&ll->flw_lock);
 	while (!ll->flw_stop) {
+		unsigned int wait = ll->interval_ms;
+
+		/* Pending changes are committed within about commit_ms. */
+		if (ll->commit_ms && famfs_fs_uncommitted(ll->fs) && wait > ll->commit_ms / 4)
+			wait = ll->commit_ms / 4 ? ll->commit_ms / 4 : 1;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += ll->interval_ms / 1000;
-		ts.tv_nsec += (long)(ll->interval_ms % 1000) * 1000000L;
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;

@@ -76,7 +76,7 @@ static int permit_remove(const struct famfs_cred *cr, const struct famfs_inode *
 
 /* ------------------------------------------------------------------ changes */
 
-static uint64_t ll_now_ns(void)
+uint64_t ll_now_ns(void)
 {
 	struct timespec ts;
 
@@ -348,10 +348,18 @@ int famfs_ll_setattr(struct famfs_ll *ll, uint64_t ino, const struct famfs_ll_se
 		valid |= FAMFS_ATTR_MTIME;
 	if (sa.valid & FAMFS_SET_ATIME)
 		valid |= FAMFS_ATTR_ATIME;
-	if (!rc && valid)
-		rc = famfs_fs_setattr(ll->fs, i, valid, sa.mode & 07777, sa.uid, sa.gid,
-				      (sa.valid & FAMFS_SET_MTIME_NOW) ? now : sa.mtime_ns,
-				      (sa.valid & FAMFS_SET_ATIME_NOW) ? now : sa.atime_ns);
+	if (!rc && valid) {
+		uint64_t mt = (sa.valid & FAMFS_SET_MTIME_NOW) ? now : sa.mtime_ns;
+		uint64_t at = (sa.valid & FAMFS_SET_ATIME_NOW) ? now : sa.atime_ns;
+
+		rc = -EOPNOTSUPP;
+		if (ll->defer_attrs) /* logged with the next commit */
+			rc = famfs_fs_setattr_deferred(ll->fs, ino, valid, sa.mode & 07777, sa.uid,
+						       sa.gid, mt, at);
+		if (rc == -EOPNOTSUPP)
+			rc = famfs_fs_setattr(ll->fs, i, valid, sa.mode & 07777, sa.uid, sa.gid, mt,
+					      at);
+	}
 	if (!rc && out) {
 		famfs_fs_rdlock(ll->fs);
 		ll_fill(ll, i, out);

@@ -27,7 +27,9 @@ struct ll_pin {
 struct famfs_ll {
 	struct famfs_fs *fs;
 	bool readonly;
-	unsigned int lock_ms; /* how long a change waits for the appender lock */
+	unsigned int lock_ms;	/* how long a change waits for the appender lock */
+	unsigned int commit_ms; /* deferred commit: log within this; 0 logs at once */
+	bool defer_attrs;	/* attribute changes wait for the commit too (FUSE) */
 
 	pthread_mutex_t pin_lock; /* serialises pin, unpin and repin (see the lock order) */
 	uint64_t pin_gen;	  /* log generation the pin table's pointers belong to */
@@ -54,6 +56,7 @@ void ll_repin(struct famfs_ll *ll);
 
 /* ll_change.c */
 int ll_begin(struct famfs_ll *ll);
+uint64_t ll_now_ns(void); /* wall clock, ns */
 int ll_permit_inode(const struct famfs_cred *cr, const struct famfs_inode *i, int mask);
 
 #endif /* FAMFS_LL_PRIV_H */

@@ -337,8 +337,10 @@ enum alloc_kind {
 /* Hand out space: pending space that every host is done with is released first. */
 static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc_params *ap,
 		    struct famfs_omf_fmap *fmap, const char *what, enum alloc_kind kind,
-		    uint64_t at)
+		    uint64_t at, bool keep)
 {
+	struct famfs_resv_extent *foreign;
+	size_t nforeign;
 	int rc;
 
 	pthread_rwlock_wrlock(&fs->ns_lock);
@@ -351,6 +353,7 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 			famfs_info("%llu freed bytes are reusable (every host is past them)",
 				   (unsigned long long)got);
 	}
+	nforeign = fs_resv_mark_foreign(fs, &foreign); /* what other processes hold */
 	if (kind == ALLOC_AT) {
 		rc = famfs_alloc_extend(&fs->bm, at, size);
 		if (rc == 0) {
@@ -367,8 +370,10 @@ static int allocate(struct famfs_fs *fs, uint64_t size, const struct famfs_alloc
 	} else {
 		rc = famfs_alloc_contig(&fs->bm, size, &fs->alloc_cursor, fmap);
 	}
-	/* The bits go back so that replaying our own entry claims them without collision. */
-	if (rc == 0) {
+	fs_resv_unmark(fs, foreign, nforeign);
+	/* The bits go back so that replaying our own entry claims them without collision;
+	 * space for a deferred commit stays marked (it is listed in the reservation area). */
+	if (rc == 0 && !keep) {
 		famfs_bitmap_clear_fmap(&fs->bm, fmap);
 		fs->inflight = *fmap; /* a compaction inside the append must not take it */
 		fs->has_inflight = true;
@@ -421,7 +426,7 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 			rc = famfs_fs_resize(fs, ino, size);
 		goto out_resolve;
 	}
-	rc = allocate(fs, size, ap, &fmap, relpath, ALLOC_LARGE, 0);
+	rc = allocate(fs, size, ap, &fmap, relpath, ALLOC_LARGE, 0, false);
 	if (rc)
 		goto out_unlock;
 	memset(&le, 0, sizeof(le));
@@ -641,10 +646,17 @@ bool fs_fmap_packed(const struct famfs_fs *fs, const struct famfs_omf_fmap *m)
  * Allocate what growing the simple map @m from @cap to @size bytes needs and add it to
  * @m. A file that stays under 2 MiB is packed: its last packed extent grows in place
  * where the next pages are free, else a new packed extent is added. A larger file gets
- * 2 MiB-aligned blocks. The caller holds the appender lock.
+ * 2 MiB-aligned blocks, in place after its last block where they are free. A deferred
+ * growth (@keep) that needs a new extent takes at least as much as the file holds
+ * already, so that writers whose growth interleaves need few extents (16 at most); its
+ * commit gives back what lies past the end (defer.c). The caller holds the appender
+ * lock.
  */
+/* The most a deferred growth takes beyond what it needs (given back at its commit). */
+#define GROW_MAX (256ULL << 20)
+
 static int grow_map(struct famfs_fs *fs, struct famfs_inode *ino, struct famfs_omf_fmap *m,
-		    uint64_t cap, uint64_t size)
+		    uint64_t cap, uint64_t size, bool keep)
 {
 	struct famfs_omf_extent *last = m->fmap_count ? &m->se[m->fmap_count - 1] : NULL;
 	uint64_t page = fs->bm.unit, align = fs->bm.align;
@@ -653,14 +665,26 @@ static int grow_map(struct famfs_fs *fs, struct famfs_inode *ino, struct famfs_o
 
 	if (size < align && (!last || last->ext_offset % align || last->ext_len % align)) {
 		uint64_t need = (size + page - 1) / page * page - cap;
+		uint64_t more = cap > need ? (cap < align - page ? cap : align - page) : need;
 
 		if (last)
 			rc = allocate(fs, need, NULL, &add, ino->name, ALLOC_AT,
-				      last->ext_offset + last->ext_len);
+				      last->ext_offset + last->ext_len, keep);
+		if (rc == -ENOSPC && more > need && keep)
+			rc = allocate(fs, more, NULL, &add, ino->name, ALLOC_PACKED, 0, keep);
 		if (rc == -ENOSPC)
-			rc = allocate(fs, need, NULL, &add, ino->name, ALLOC_PACKED, 0);
+			rc = allocate(fs, need, NULL, &add, ino->name, ALLOC_PACKED, 0, keep);
 	} else {
-		rc = allocate(fs, size - cap, NULL, &add, ino->name, ALLOC_LARGE, 0);
+		uint64_t need = (size - cap + align - 1) / align * align;
+		uint64_t more = cap < GROW_MAX ? cap : GROW_MAX;
+
+		if (last && last->ext_offset % align == 0 && last->ext_len % align == 0)
+			rc = allocate(fs, need, NULL, &add, ino->name, ALLOC_AT,
+				      last->ext_offset + last->ext_len, keep);
+		if (rc == -ENOSPC && more > need && keep)
+			rc = allocate(fs, more, NULL, &add, ino->name, ALLOC_LARGE, 0, keep);
+		if (rc == -ENOSPC)
+			rc = allocate(fs, need, NULL, &add, ino->name, ALLOC_LARGE, 0, keep);
 	}
 	if (rc)
 		return rc;
@@ -672,8 +696,23 @@ static int grow_map(struct famfs_fs *fs, struct famfs_inode *ino, struct famfs_o
 	return 0;
 }
 
-/* Set @ino's size to @size; the caller writes [@from, @size) itself (nothing to zero). */
-static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, uint64_t from)
+/* Has @ino changes not logged yet? */
+static bool uncommitted(struct famfs_fs *fs, uint64_t ino)
+{
+	bool r;
+
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	r = fs_dirty_find(fs, ino) != NULL;
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return r;
+}
+
+/*
+ * Set @ino's size to @size; the caller writes [@from, @size) itself (nothing to zero).
+ * @defer: keep the new size and map in memory until the file is committed (defer.c).
+ */
+static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, uint64_t from,
+		  bool defer)
 {
 	uint64_t cap;
 	struct famfs_log_entry le;
@@ -685,6 +724,13 @@ static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, u
 	if (rc)
 		return rc;
 	ino = current_of(fs, ino);
+	if (ino && !defer && uncommitted(fs, ino->ino)) {
+		/* Log what is pending first: this entry then starts from the logged state. */
+		rc = fs_dirty_commit(fs, ino->ino);
+		if (rc)
+			goto out_unlock;
+		ino = current_of(fs, ino);
+	}
 	if (!ino || !ino->parent) {
 		rc = -ENOENT;
 		goto out_unlock;
@@ -709,7 +755,7 @@ static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, u
 			rc = -EFBIG;
 			goto out_unlock;
 		}
-		rc = grow_map(fs, ino, &m, cap, size);
+		rc = grow_map(fs, ino, &m, cap, size, defer);
 		if (rc)
 			goto out_unlock;
 	} else if (m.fmap_ext_type == FAMFS_EXT_SIMPLE) {
@@ -741,6 +787,18 @@ static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, u
 		if (rc)
 			goto out_unlock;
 	}
+	if (defer && size > ino->size) {
+		rc = fs_dirty_set_map(fs, ino, size, &m);
+		if (rc == -ENOSPC) {
+			/* No room to list more reserved space: commit the others first. */
+			uint64_t num = ino->ino;
+
+			fs_dirty_commit_all(fs);
+			ino = current_of(fs, ino);
+			rc = ino && ino->ino == num ? fs_dirty_set_map(fs, ino, size, &m) : -ENOENT;
+		}
+		goto out_unlock;
+	}
 	xe_init(&le, FAMFS_XE_RESIZE, ino->ino);
 	if (fs_fmap_packed(fs, &m))
 		z->xz_hdr.xh_version = FAMFS_XE_VERSION_PACKED;
@@ -754,7 +812,7 @@ out_unlock:
 
 int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
 {
-	return resize(fs, ino, size, size);
+	return resize(fs, ino, size, size, false);
 }
 
 int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t from, uint64_t size)
@@ -768,7 +826,26 @@ int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t from, uint64_t siz
 	if (!i)
 		rc = -ENOENT;
 	else if (size > i->size)
-		rc = resize(fs, i, size, from < size ? from : size);
+		rc = resize(fs, i, size, from < size ? from : size, false);
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+int famfs_fs_grow_deferred(struct famfs_fs *fs, uint64_t ino, uint64_t from, uint64_t size)
+{
+	struct famfs_inode *i;
+	int rc;
+
+	if (!fs_resv_can(fs))
+		return famfs_fs_grow(fs, ino, from, size);
+	rc = famfs_fs_lock(fs);
+	if (rc)
+		return rc;
+	i = famfs_ns_get(&fs->ns, ino);
+	if (!i || i->removed_at != UINT64_MAX)
+		rc = -ENOENT;
+	else if (size > i->size)
+		rc = resize(fs, i, size, from < size ? from : size, S_ISREG(i->mode));
 	famfs_fs_unlock(fs);
 	return rc;
 }
@@ -787,20 +864,20 @@ int famfs_fs_setattr(struct famfs_fs *fs, struct famfs_inode *ino, uint32_t vali
 		rc = -ENOENT;
 		goto out_unlock;
 	}
-	/* What would not change is not logged (tar, cp -p and rsync set owner and mode
-	 * that a create already gave): a no-op costs no log entry. */
-	if ((valid & FAMFS_XE_SET_MODE) && (mode & 07777) == (ino->mode & 07777))
-		valid &= ~(uint32_t)FAMFS_XE_SET_MODE;
-	if ((valid & FAMFS_XE_SET_UID) && uid == ino->uid)
-		valid &= ~(uint32_t)FAMFS_XE_SET_UID;
-	if ((valid & FAMFS_XE_SET_GID) && gid == ino->gid)
-		valid &= ~(uint32_t)FAMFS_XE_SET_GID;
-	if ((valid & FAMFS_XE_SET_MTIME) && mtime_ns == ino->mtime_ns)
-		valid &= ~(uint32_t)FAMFS_XE_SET_MTIME;
-	if ((valid & FAMFS_XE_SET_ATIME) && atime_ns == ino->atime_ns)
-		valid &= ~(uint32_t)FAMFS_XE_SET_ATIME;
-	valid &= FAMFS_XE_SET_MODE | FAMFS_XE_SET_UID | FAMFS_XE_SET_GID | FAMFS_XE_SET_MTIME |
-		 FAMFS_XE_SET_ATIME;
+	if (uncommitted(fs, ino->ino)) {
+		/* One entry: the pending size, map and attributes with these. */
+		rc = famfs_fs_setattr_deferred(fs, ino->ino, valid, mode, uid, gid, mtime_ns,
+					       atime_ns);
+		if (!rc)
+			rc = fs_dirty_commit(fs, ino->ino);
+		goto out_unlock;
+	}
+	{
+		struct fs_attrs at = {valid, mode & 07777, uid, gid, mtime_ns, atime_ns};
+
+		fs_attrs_filter(ino, &at); /* a no-op costs no log entry */
+		valid = at.valid;
+	}
 	if (!valid)
 		goto out_unlock;
 	xe_init(&le, FAMFS_XE_SETATTR, ino->ino);

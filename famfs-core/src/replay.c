@@ -423,7 +423,36 @@ static void apply_xe_object(struct famfs_fs *fs, uint64_t index, const struct fa
 		fs->stats.files++;
 }
 
+static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le);
+
+/* An extension entry; an object with changes not logged yet is swapped to its logged
+ * state around it (defer.c). */
 static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le)
+{
+	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
+	uint64_t other = 0;
+
+	if (!fs->ndirty) {
+		apply_ext_body(fs, index, le);
+		return;
+	}
+	if (le->le_type == FAMFS_XE_RENAME)
+		other = ((const struct famfs_xe_rename *)le->le_payload)->xn_replaced;
+	fs_dirty_before(fs, h->xh_ino);
+	if (other)
+		fs_dirty_before(fs, other);
+	apply_ext_body(fs, index, le);
+	fs_dirty_after(fs, h->xh_ino);
+	if (other)
+		fs_dirty_after(fs, other);
+	if (le->le_type == FAMFS_XE_REMOVE || le->le_type == FAMFS_XE_RENAME) {
+		fs_dirty_gone(fs, h->xh_ino);
+		if (other)
+			fs_dirty_gone(fs, other);
+	}
+}
+
+static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le)
 {
 	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
 	struct famfs_inode *obj = h->xh_ino ? famfs_ns_get(&fs->ns, h->xh_ino) : NULL;
@@ -518,6 +547,13 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 		 * claimed; units both hold stay as they are. */
 		diff_fmap(fs, &old, &obj->fmap, index, true);
 		diff_fmap(fs, &obj->fmap, &old, index, false);
+		/* Version 2: attributes committed with the map (zero in version 1). */
+		{
+			struct fs_attrs at = {z->xz_valid, z->xz_mode,	   z->xz_uid,
+					      z->xz_gid,   z->xz_mtime_ns, z->xz_atime_ns};
+
+			fs_attrs_apply(obj, &at);
+		}
 		changed(fs, obj->ino, obj->parent ? obj->parent->ino : 0, FAMFS_CHANGE_ATTR);
 		return;
 	}
@@ -528,16 +564,12 @@ static void apply_ext(struct famfs_fs *fs, uint64_t index, const struct famfs_lo
 			reject(fs, index, "setattr: %s", "no such object");
 			return;
 		}
-		if (a->xs_valid & FAMFS_XE_SET_MODE)
-			obj->mode = (obj->mode & S_IFMT) | (a->xs_mode & 07777);
-		if (a->xs_valid & FAMFS_XE_SET_UID)
-			obj->uid = a->xs_uid;
-		if (a->xs_valid & FAMFS_XE_SET_GID)
-			obj->gid = a->xs_gid;
-		if (a->xs_valid & FAMFS_XE_SET_MTIME)
-			obj->mtime_ns = a->xs_mtime_ns;
-		if (a->xs_valid & FAMFS_XE_SET_ATIME)
-			obj->atime_ns = a->xs_atime_ns;
+		{
+			struct fs_attrs at = {a->xs_valid, a->xs_mode,	   a->xs_uid,
+					      a->xs_gid,   a->xs_mtime_ns, a->xs_atime_ns};
+
+			fs_attrs_apply(obj, &at);
+		}
 		obj->ctime_ns = h->xh_time_ns;
 		changed(fs, obj->ino, obj->parent ? obj->parent->ino : 0, FAMFS_CHANGE_ATTR);
 		return;
@@ -662,6 +694,7 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 			rc = 0;
 			/* Another thread may have rebuilt the view while this one waited. */
 			if (fs->ht->ht_generation != fs->generation) {
+				fs_dirty_detach_all(fs); /* taken back after the replay */
 				rc = fs_replay_reset(fs);
 				fs->generation = fs->ht->ht_generation;
 				changed(fs, FAMFS_ROOT_INO, 0, FAMFS_CHANGE_RESET);
@@ -705,6 +738,8 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 		fs->stats.entries = i + 1;
 		applied++;
 	}
+	if (fs->ndirty)
+		fs_dirty_attach_all(fs); /* after a rebuilt view: pending values go back */
 	fs->stalled = false;
 	/* A follower's replay outside any appender session returns removed inodes' memory. */
 	if (pthread_mutex_trylock(&fs->mutex) == 0) {

@@ -415,10 +415,20 @@ static void fm_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fuse_reply_create(req, &e, fi);
 }
 
+/* The last close: what the file's writers changed is logged now (one entry). */
 static void fm_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)fi;
-	famfs_ll_unpin(fm_of(req)->ll, ino);
+	struct fm_data *fm = fm_of(req);
+	int rc = 0;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && famfs_ll_writable(fm->ll))
+		rc = famfs_ll_commit(fm->ll, ino);
+	famfs_ll_unpin(fm->ll, ino);
+	if (rc)
+		fm->opts->log(FAMFS_MSG_ERR,
+			      "inode %llu: its changes could not be logged at close: %s "
+			      "(they stay pending)",
+			      (unsigned long long)ino, strerror(-rc));
 	fuse_reply_err(req, 0);
 }
 
@@ -497,7 +507,8 @@ static void fm_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	fuse_reply_err(req, -rc);
 }
 
-/* Writes are flushed to the memory before their reply: flush and fsync have no work. */
+/* Writes are flushed to the memory before their reply: a close has no work here
+ * (release logs the file). */
 static void fm_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
@@ -505,12 +516,15 @@ static void fm_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
+/* fsync: the data is in the memory already; the file's size, map and attributes are
+ * logged now. */
 static void fm_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct fm_data *fm = fm_of(req);
+
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, famfs_ll_writable(fm->ll) ? -famfs_ll_commit(fm->ll, ino) : 0);
 }
 
 /* ------------------------------------------------------------------ directories */
@@ -692,6 +706,9 @@ int fm_serve(struct famfs_fs *fs, const struct fm_opts *opts)
 	rc = famfs_ll_new(fs, opts->readonly, &fm.ll);
 	if (rc)
 		goto out_key;
+	/* A local file system: sizes, maps and attributes are logged at release, fsync or
+	 * within commit_ms, one entry per file (famfs/ll.h). */
+	famfs_ll_set_commit(fm.ll, opts->commit_ms, true);
 	rc = fm_fuse_args(opts, &args);
 	if (rc)
 		goto out_ll;

@@ -50,6 +50,7 @@ struct fm_opts {
 	bool kernel_cache;	     /* keep cached pages across opens when the map is unchanged */
 	bool invalidate_reads;	     /* evict a range from the CPU cache before reading it */
 	unsigned int follow_ms;	     /* log follow interval */
+	unsigned int commit_ms;	     /* changes are logged within this (0: at once) */
 	double timeout;		     /* entry and attribute timeout given to the kernel (s) */
 	unsigned int read_ahead_kb;  /* the mount's read-ahead (0: the kernel's default) */
 	const char *fuse_opts;	     /* extra -o options for libfuse/the kernel, or NULL */

@@ -294,17 +294,21 @@ printf 'Z' | dd of=bad-entry.img bs=1 seek=$((0x200000 + 48 + 544 + 30)) conv=no
 expect_fail "log entry 1: CRC mismatch" "$GW" -d bad-entry.img fsck
 expect_fail "INVALID: log entry 1: CRC mismatch" "$GW" -d bad-entry.img log
 expect_fail "replay stopped: log entry 1" "$GW" -d bad-entry.img mkdir /more
+flip() { # FILE OFFSET: invert every bit of one byte
+	python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek(int(sys.argv[2])); b = f.read(1)
+f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))" "$1" "$2"
+}
 expect_good cp dev.img bad-sb.img
-printf 'X' | dd of=bad-sb.img bs=1 seek=50 conv=notrunc status=none
+flip bad-sb.img 50 # a byte of the file-system UUID: flipped, so it always changes
 expect_fail "superblock: CRC mismatch" "$GW" -d bad-sb.img info
 expect_fail "superblock: CRC mismatch" "$GW" -d bad-sb.img fsck
 expect_good cp dev.img bad-log.img
-printf 'X' | dd of=bad-log.img bs=1 seek=$((0x200000 + 16)) conv=notrunc status=none
+flip bad-log.img $((0x200000 + 16))
 expect_fail "log header: CRC mismatch" "$GW" -d bad-log.img ls
 # A damaged host table header is an fsck error (it was not reported), and so is a log
 # header whose next_index hides committed entries (it exited 0 with a warning).
 expect_good cp dev.img bad-ht.img
-printf 'X' | dd of=bad-ht.img bs=1 seek=$((0x1000 + 24)) conv=notrunc status=none
+flip bad-ht.img $((0x1000 + 24))
 expect_fail "host table: the header is damaged .*CRC mismatch" "$GW" -d bad-ht.img fsck
 expect_good cp dev.img hidden.img
 python3 - hidden.img <<'EOF'

@@ -191,6 +191,41 @@ check "a small file written page by page reads back" cmp "$tmp/grow" "$mnt/small
 check "the packed files read back identical with famfs-gw cat" \
 	bash -c "'$GW' -d '$dev' --system-uuid $MASTER cat /small/grown | cmp - '$tmp/grow'"
 
+# One log entry per written file: size, map and attributes are logged at its last close.
+nent() { gw log --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["next_index"])'; }
+mkdir -p "$tmp/tree/d"
+for k in $(seq 50); do head -c $((k * 300)) /dev/urandom > "$tmp/tree/d/f$k"; done
+touch -d '2021-05-06 07:08:09' "$tmp/tree/d/f"*
+tar -C "$tmp/tree" -cf "$tmp/tree.tar" d
+mkdir "$mnt/untar"
+sleep 2 # what earlier steps left pending is committed first
+e0=$(nent)
+check "tar -x of 50 files" tar -C "$mnt/untar" -xf "$tmp/tree.tar"
+sleep 2 # the directory's own times are committed within the commit interval
+e1=$(nent)
+echo "    (50 files and their directory took $((e1 - e0)) log entries)"
+check "at most 2 log entries per file (a create, then one commit)" [ $((e1 - e0)) -le 102 ]
+check "tar --compare of the unpacked files: identical" tar -C "$mnt/untar" --compare -f "$tmp/tree.tar"
+check "another process sees the committed files (famfs-gw cat)" \
+	bash -c "'$GW' -d '$dev' --system-uuid $MASTER cat /untar/d/f50 | cmp - '$tmp/tree/d/f50'"
+check "and their times" bash -c "'$GW' -d '$dev' --system-uuid $MASTER stat /untar/d/f7 | grep -q 2021-05-06"
+# A file held open: committed within the interval, not only at close.
+exec 7> "$mnt/untar/held"
+echo "written, not closed" >&7
+check "a file held open reaches the log within the commit interval" within 5 \
+	bash -c "'$GW' -d '$dev' --system-uuid $MASTER cat /untar/held | grep -q 'not closed'"
+exec 7>&-
+# fsync commits at once.
+check "fsync: the new size is in the log at once" python3 -c "
+import os, subprocess, sys
+fd = os.open('$mnt/untar/synced', os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b'x' * 12345)
+os.fsync(fd)
+out = subprocess.run(['$GW', '-d', '$dev', '--system-uuid', '$MASTER', 'cat', '/untar/synced'],
+                     capture_output=True).stdout
+os.close(fd)
+sys.exit(0 if len(out) == 12345 else 1)"
+
 # The log follower: another process of this host changes the log.
 gw creat -s 1M /from-cli > /dev/null
 check "a file famfs-gw created shows up" within 5 test -f "$mnt/from-cli"

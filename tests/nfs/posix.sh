@@ -43,6 +43,7 @@ fi
 "$OPS" "$v4" 4 c > c.out 2>&1 & p3=$!
 wait $p1; r1=$?; wait $p2; r2=$?; wait $p3; r3=$?
 check "three clients at once all pass" [ $((r1 + r2 + r3)) -eq 0 ]
+grep -h 'FAIL' a.out b.out c.out | sed 's/^/    (/; s/$/)/'
 
 # What the clients did, seen from the famfs side.
 expect_out "size: 8192" "$GW" -d "$dev" stat /ops4/victim

@@ -1016,6 +1016,140 @@ static void ext_small_files_are_packed(void **state)
 	xclose(state, m);
 }
 
+/* ---- deferred commit ---- */
+
+/* A growth and attributes kept in memory are logged in one entry at the commit. */
+static void ext_deferred_commit_logs_one_entry(void **state)
+{
+	struct famfs_fs *m = xopen(state, 0);
+	struct famfs_fs *m2 = xopen(state, 0); /* another process of the master host */
+	struct famfs_fs *c = xopen(state, 1);
+	struct famfs_fsck_report r;
+	struct famfs_inode *f, *g;
+	const uint8_t *e;
+	uint64_t n0, ino;
+
+	assert_int_equal(famfs_fs_create(m, "f", 0, 0644, 0, 0, NULL, &f), 0);
+	ino = f->ino;
+	n0 = next_index(m);
+	assert_int_equal(famfs_fs_grow_deferred(m, ino, 0, 5000), 0);
+	assert_int_equal(famfs_fs_grow_deferred(m, ino, 5000, 9000), 0);
+	assert_int_equal(famfs_fs_setattr_deferred(m, ino, FAMFS_ATTR_MODE | FAMFS_ATTR_MTIME, 0600,
+						   0, 0, 123456789, 0),
+			 0);
+	assert_int_equal(next_index(m), n0); /* nothing logged yet */
+	assert_int_equal(famfs_fs_uncommitted(m), 1);
+	f = must_resolve(m, "f");
+	assert_int_equal(f->size, 9000);
+	assert_int_equal(f->mode & 07777, 0600);
+	write_pattern(m, "f", 0xf);
+
+	/* Another process of the host allocates meanwhile: never the reserved pages. */
+	assert_true(famfs_fs_refresh(m2) >= 0);
+	assert_int_equal(famfs_fs_create(m2, "g", 0, 0644, 0, 0, NULL, &g), 0);
+	assert_int_equal(famfs_fs_resize(m2, g, 20000), 0);
+	g = must_resolve(m2, "g");
+	for (uint32_t k = 0; k < f->fmap.fmap_count; k++)
+		assert_false(
+		    fmap_overlaps(&g->fmap, f->fmap.se[k].ext_offset, f->fmap.se[k].ext_len));
+	/* ... and sees the file as the log has it. */
+	assert_int_equal(must_resolve(m2, "f")->size, 0);
+
+	/* The commit: one entry with the size, the map and the attributes. */
+	assert_int_equal(famfs_fs_refresh(m), 2);
+	n0 = next_index(m);
+	assert_int_equal(famfs_fs_commit(m, ino), 0);
+	assert_int_equal(next_index(m), n0 + 1);
+	assert_int_equal(famfs_fs_uncommitted(m), 0);
+	e = last_entry(m, NULL);
+	assert_int_equal(rd32(e, 8), FAMFS_XE_RESIZE);
+	assert_int_equal(rd16(e, 16), FAMFS_XE_VERSION_PACKED);
+	assert_int_equal(rd64(e, 48), 9000);
+	assert_int_equal(rd32(e, 480), FAMFS_XE_SET_MODE | FAMFS_XE_SET_MTIME);
+	assert_int_equal(rd32(e, 484), 0600);
+	assert_int_equal(rd64(e, 496), 123456789);
+	assert_int_equal(famfs_fs_commit(m, ino), 0); /* nothing left: nothing logged */
+	assert_int_equal(next_index(m), n0 + 1);
+
+	/* Every other process now sees what was written. */
+	assert_true(famfs_fs_refresh(c) >= 1);
+	assert_true(famfs_fs_refresh(m2) >= 1);
+	f = must_resolve(c, "f");
+	assert_int_equal(f->size, 9000);
+	assert_int_equal(f->mode & 07777, 0600);
+	assert_int_equal(f->mtime_ns, 123456789);
+	check_pattern(c, "f", 0xf);
+	assert_same_view(m, c, "a client after the commit");
+	assert_int_equal(famfs_fs_stats(c)->collisions, 0);
+	assert_int_equal(famfs_fsck(famfs_fs_dev(m), &r), 0);
+	assert_int_equal(r.collisions, 0);
+	assert_int_equal(r.leaked, 0);
+	famfs_fsck_report_free(&r);
+	xclose(state, c);
+	xclose(state, m2);
+	xclose(state, m);
+}
+
+/* Another process changes or removes a file with pending changes. */
+static void ext_deferred_meets_other_processes(void **state)
+{
+	struct famfs_fs *m = xopen(state, 0);
+	struct famfs_fs *m2 = xopen(state, 0);
+	struct famfs_fsck_report r;
+	struct famfs_inode *f, *h;
+	uint64_t fino, hino;
+
+	assert_int_equal(famfs_fs_create(m, "f", 0, 0644, 0, 0, NULL, &f), 0);
+	assert_int_equal(famfs_fs_create(m, "h", 0, 0644, 0, 0, NULL, &h), 0);
+	fino = f->ino;
+	hino = h->ino;
+	assert_int_equal(famfs_fs_grow_deferred(m, fino, 0, 3000), 0);
+	assert_int_equal(famfs_fs_grow_deferred(m, hino, 0, 7000), 0);
+	assert_int_equal(famfs_fs_uncommitted(m), 2);
+
+	/* m2 changes f's mode and removes h. */
+	assert_true(famfs_fs_refresh(m2) >= 0);
+	assert_int_equal(
+	    famfs_fs_setattr(m2, must_resolve(m2, "f"), FAMFS_ATTR_MODE, 0640, 0, 0, 0, 0), 0);
+	assert_int_equal(famfs_fs_remove(m2, famfs_fs_ns(m2)->root, "h"), 0);
+	assert_int_equal(famfs_fs_refresh(m), 2);
+	/* f keeps its pending size and takes the logged mode; h's pending change is gone. */
+	f = must_resolve(m, "f");
+	assert_int_equal(f->size, 3000);
+	assert_int_equal(f->mode & 07777, 0640);
+	assert_int_equal(famfs_fs_uncommitted(m), 1);
+
+	/* A compaction by m2 (m is caught up): m's pending change survives the new log. */
+	pad_log(m2, 64);
+	assert_true(famfs_fs_refresh(m) > 0);
+	assert_int_equal(famfs_fs_compact(m2), 0);
+	assert_true(famfs_fs_refresh(m) > 0);
+	f = must_resolve(m, "f");
+	assert_int_equal(f->ino, fino);
+	assert_int_equal(f->size, 3000);
+	assert_int_equal(famfs_fs_commit(m, fino), 0);
+	assert_true(famfs_fs_refresh(m2) >= 1);
+	assert_int_equal(must_resolve(m2, "f")->size, 3000);
+	assert_int_equal(must_resolve(m2, "f")->mode & 07777, 0640);
+	assert_same_view(m, m2, "two master processes after the commit");
+	assert_int_equal(famfs_fsck(famfs_fs_dev(m), &r), 0);
+	assert_int_equal(r.collisions, 0);
+	assert_int_equal(r.leaked, 0);
+	famfs_fsck_report_free(&r);
+
+	/* A truncate by this process logs the pending growth first: one consistent map. */
+	assert_int_equal(famfs_fs_grow_deferred(m, fino, 3000, 12000), 0);
+	assert_int_equal(famfs_fs_resize(m, must_resolve(m, "f"), 100), 0);
+	assert_int_equal(famfs_fs_uncommitted(m), 0);
+	assert_int_equal(must_resolve(m, "f")->size, 100);
+	/* Closing commits what is pending. */
+	assert_int_equal(famfs_fs_grow_deferred(m, fino, 100, 6000), 0);
+	xclose(state, m);
+	assert_true(famfs_fs_refresh(m2) >= 1);
+	assert_int_equal(must_resolve(m2, "f")->size, 6000);
+	xclose(state, m2);
+}
+
 /* A grown file reads as zeros between its old and its new end (POSIX truncate). */
 static void ext_resize_regrown_tail_reads_zeros(void **state)
 {
@@ -1960,6 +2094,8 @@ int main(void)
 	    T(ext_rename_refusals_write_nothing),
 	    T(ext_resize_grow_shrink),
 	    T(ext_small_files_are_packed),
+	    T(ext_deferred_commit_logs_one_entry),
+	    T(ext_deferred_meets_other_processes),
 	    T(ext_resize_regrown_tail_reads_zeros),
 	    T(ext_resize_pending_list_matches_pending_bytes),
 	    T(ext_setattr_logs_xe_setattr),

@@ -88,8 +88,9 @@ int famfs_alloc_contig(struct famfs_bitmap *bm, uint64_t size, uint64_t *cursor,
 int famfs_alloc_packed(struct famfs_bitmap *bm, uint64_t size, struct famfs_omf_fmap *out);
 
 /**
- * Extend in place: mark [@p off, @p off + @p len) used when all of it is free and it
- * stays inside the align block of @p off - 1 (the end of a packed extent).
+ * Extend in place: mark [@p off, @p off + @p len) used when all of it is free and, for a
+ * packed extent, it stays inside the align block of @p off - 1; a large extent (@p off
+ * and @p len multiples of align) grows by whole blocks.
  * @return 0 or -ENOSPC (nothing marked).
  */
 int famfs_alloc_extend(struct famfs_bitmap *bm, uint64_t off, uint64_t len);

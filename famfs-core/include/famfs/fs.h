@@ -217,6 +217,38 @@ int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size)
  */
 int famfs_fs_grow(struct famfs_fs *fs, uint64_t ino, uint64_t from, uint64_t size);
 
+/**
+ * famfs_fs_grow() whose new size and map are not logged yet: they are kept in memory
+ * (this process sees them) and logged, with attributes set meanwhile, in one entry by
+ * famfs_fs_commit() (or any other change of the file that must be logged). The new
+ * space is reserved against the other processes of this host (omf_ext.h). Logs at once
+ * when this process cannot reserve (not registered).
+ * @return as famfs_fs_grow().
+ */
+int famfs_fs_grow_deferred(struct famfs_fs *fs, uint64_t ino, uint64_t from, uint64_t size);
+
+/**
+ * Set attributes (FAMFS_ATTR_* bits) of object @p ino in memory, to be logged by
+ * famfs_fs_commit(). @return 0; -ENOENT; -EOPNOTSUPP this process cannot defer (log
+ * them with famfs_fs_setattr()).
+ */
+int famfs_fs_setattr_deferred(struct famfs_fs *fs, uint64_t ino, uint32_t valid, mode_t mode,
+			      uid_t uid, gid_t gid, uint64_t mtime_ns, uint64_t atime_ns);
+
+/**
+ * Log what is pending for @p ino in one entry (XE_RESIZE version 2 with its attributes,
+ * or XE_SETATTR). @return 0 (also when nothing is pending); errors as famfs_fs_append();
+ * on error the changes stay pending.
+ */
+int famfs_fs_commit(struct famfs_fs *fs, uint64_t ino);
+
+/** Commit every object whose first pending change is at or before @p older_than_ns
+ * (wall clock; UINT64_MAX: all). @return 0 or the first error. */
+int famfs_fs_commit_older(struct famfs_fs *fs, uint64_t older_than_ns);
+
+/** How many objects have changes not logged yet. */
+size_t famfs_fs_uncommitted(struct famfs_fs *fs);
+
 /** famfs_fs_setattr() @p valid bits (same values as the log's). */
 #define FAMFS_ATTR_MODE	 0x01
 #define FAMFS_ATTR_UID	 0x02

@@ -97,6 +97,21 @@ void famfs_ll_free(struct famfs_ll *ll);
 /** How long a change waits for the host's appender lock before -EAGAIN (default). */
 #define FAMFS_LL_LOCK_MS 5000
 void famfs_ll_set_lock_wait(struct famfs_ll *ll, unsigned int ms);
+/**
+ * Deferred commit (famfs/omf_ext.h): a growing write keeps the file's new size and map
+ * in memory, and famfs_ll_commit() (or the follower, for changes older than
+ * @p commit_ms) logs them with the attributes set meanwhile in one entry. With
+ * @p defer_attrs, attribute changes (not sizes) wait the same way (FUSE: a local file
+ * system; NFS logs a SETATTR before it replies, with what is pending). @p commit_ms 0
+ * (the default) logs every change at once. famfs_ll_free() commits what is left.
+ */
+#define FAMFS_LL_COMMIT_MS 800
+void famfs_ll_set_commit(struct famfs_ll *ll, unsigned int commit_ms, bool defer_attrs);
+/**
+ * Log what is pending for @p ino (NFS COMMIT, CLOSE, a stable WRITE; FUSE release,
+ * fsync). @return 0 (also when nothing is pending); -EROFS; -EAGAIN; -ENOSPC; -EIO.
+ */
+int famfs_ll_commit(struct famfs_ll *ll, uint64_t ino);
 /** May this layer change the file system (the master, not mounted read-only)? */
 bool famfs_ll_writable(const struct famfs_ll *ll);
 

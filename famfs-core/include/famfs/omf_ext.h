@@ -75,6 +75,10 @@
  *    48 new size (8) | 56 pad (8) | 64 fmap (416, struct famfs_omf_fmap). Replay: extents
  *    of the old map that the new map does not hold become pending free; extents the new
  *    map adds are claimed. Growth adds extents; a shrink may keep the allocation.
+ *    Version 2 adds attributes set with the map, as XE_SETATTR's: 480 valid mask (4) |
+ *    484 mode (4) | 488 uid (4) | 492 gid (4) | 496 mtime ns (8) | 504 atime ns (8) (zero
+ *    in version 1 entries). This is how a file written by a client is committed in one
+ *    entry: its final size, map and attributes (see "Deferred commit" below).
  *  XE_SETATTR 0x4705: set attributes.
  *    48 valid mask (4: 1 mode, 2 uid, 4 gid, 8 mtime, 16 atime) | 52 mode (4) | 56 uid (4)
  *    | 60 gid (4) | 64 mtime ns (8) | 72 atime ns (8).
@@ -96,6 +100,23 @@
  *    removed (XE_REMOVE) and renamed (XE_RENAME) like a file; it never has extents, and
  *    its size is its target's length. Compaction writes it again as XE_MKNOD. Older
  *    famfs-gw builds and upstream hosts skip the type (the object is not there for them).
+ *
+ * Deferred commit. A file that an NFS or FUSE client writes is logged when it is
+ * committed (NFS COMMIT, CLOSE, a stable WRITE, a SETATTR; FUSE release and fsync; at the
+ * latest after a short interval), not at every growing write: the serving process keeps
+ * the file's new size, map and attributes in memory and logs them in one XE_RESIZE. A
+ * crash loses what was not committed; the space it had taken was never logged and is
+ * free. Until then the space is *reserved*: the process lists it in its reservation area
+ * so that no other process of the master host hands it out.
+ *
+ * Reservation areas (superblock region offset FAMFS_RESV_OFFSET = 1 MiB, upstream never
+ * reads it): FAMFS_HT_SLOTS areas of 4096 bytes, area i belongs to host-table slot i:
+ *   0 key (8: the owning slot's key when written; an area whose key is not its slot's
+ *   current key is empty) | 8 count (4, <= FAMFS_RESV_MAX) | 12 pad (20) |
+ *   32 extents[count] (16 each: device offset (8), length (8)).
+ * Only the owner writes its area, and only while it holds the host's appender lock;
+ * every allocation (under the same lock) treats the extents of the other live slots'
+ * areas as used. A process that cannot list more (FAMFS_RESV_MAX) logs at once.
  *
  * Safe space reuse. Space a file gives up (remove, shrink, a replaced rename target) is
  * *pending free* from the index R of the entry that freed it. The master hands it out
@@ -251,6 +272,13 @@ struct famfs_xe_resize {
 	uint64_t xz_size;
 	uint64_t xz_pad;
 	struct famfs_omf_fmap xz_fmap;
+	/* version 2: attributes committed with the map (xz_valid 0: none) */
+	uint32_t xz_valid;
+	uint32_t xz_mode;
+	uint32_t xz_uid;
+	uint32_t xz_gid;
+	uint64_t xz_mtime_ns;
+	uint64_t xz_atime_ns;
 };
 
 struct famfs_xe_setattr {
@@ -309,6 +337,9 @@ _Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_replaced) == 64, "xn_replaced");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_old_name) == 72, "xn_old_name");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_new_name) == 152, "xn_new_name");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_resize, xz_fmap) == 64, "xz_fmap");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_resize, xz_valid) == 480, "xz_valid");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_resize, xz_mtime_ns) == 496, "xz_mtime_ns");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_resize, xz_atime_ns) == 504, "xz_atime_ns");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_setattr, xs_mtime_ns) == 64, "xs_mtime_ns");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_loginfo, xl_ino_base) == 56, "xl_ino_base");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_inomap, xm_ino) == 64, "xm_ino");
@@ -354,6 +385,27 @@ struct famfs_ht_slot {
 	uint64_t hs_heartbeat_ns;
 };
 
+#define FAMFS_RESV_OFFSET 0x100000ULL
+#define FAMFS_RESV_AREA	  4096
+#define FAMFS_RESV_MAX	  254
+
+struct famfs_resv_extent {
+	uint64_t re_off;
+	uint64_t re_len;
+};
+
+struct famfs_resv_area {
+	uint64_t ra_key;
+	uint32_t ra_count;
+	uint32_t ra_pad;
+	uint64_t ra_pad2[2];
+	struct famfs_resv_extent ra_ext[FAMFS_RESV_MAX];
+};
+
+_Static_assert(sizeof(struct famfs_resv_area) == FAMFS_RESV_AREA, "an area is one page");
+_Static_assert(offsetof(struct famfs_resv_area, ra_ext) == 32, "ra_ext");
+_Static_assert(FAMFS_RESV_OFFSET + FAMFS_RESV_AREA * FAMFS_HT_SLOTS <= FAMFS_SUPERBLOCK_SIZE,
+	       "reservation areas end where the log begins");
 _Static_assert(sizeof(struct famfs_ht_header) == 64, "host table header is one line");
 _Static_assert(sizeof(struct famfs_ht_slot) == 64, "a host slot is one cache line");
 _Static_assert(offsetof(struct famfs_ht_slot, hs_safe) == 48, "hs_safe");
