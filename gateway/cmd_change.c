@@ -66,7 +66,7 @@ static int rm_tree(struct famfs_fs *fs, struct famfs_inode *dir, const char *nam
 
 		/* By number each time: a compaction in the middle rebuilds the view. */
 		while ((obj = famfs_fs_get(fs, ino)) && obj->child_head) {
-			char child[FAMFS_MAX_PATHLEN];
+			char child[FAMFS_NAME_MAX + 1];
 
 			snprintf(child, sizeof(child), "%s", obj->child_head->name);
 			rc = rm_tree(fs, obj, child, user, true);
@@ -102,7 +102,7 @@ int cmd_rm(int argc, char **argv, struct gw_ctx *ctx)
 		return GW_EXIT_FAIL;
 	for (int a = optind; a < argc; a++) {
 		struct famfs_inode *dir;
-		char name[FAMFS_MAX_PATHLEN];
+		char name[FAMFS_NAME_MAX + 1];
 
 		if (parent_and_name(fs, "rm", argv[a], &dir, name, sizeof(name))) {
 			rc = GW_EXIT_FAIL;
@@ -121,7 +121,7 @@ int cmd_rm(int argc, char **argv, struct gw_ctx *ctx)
 int cmd_mv(int argc, char **argv, struct gw_ctx *ctx)
 {
 	struct famfs_inode *sdir, *ddir, *dst;
-	char sname[FAMFS_MAX_PATHLEN], dname[FAMFS_MAX_PATHLEN];
+	char sname[FAMFS_NAME_MAX + 1], dname[FAMFS_NAME_MAX + 1];
 	struct famfs_fs *fs;
 	int rc = GW_EXIT_OK;
 

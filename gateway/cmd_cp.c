@@ -187,7 +187,7 @@ static int copy_in_dir(struct cp_ctx *c, const char *src, const struct stat *st,
 		return rc;
 	}
 	while ((de = readdir(d))) {
-		char child_src[4096], child_rel[FAMFS_RELPATH_MAX + 2];
+		char child_src[4096], child_rel[FAMFS_PATH_MAX + 2];
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -243,7 +243,7 @@ static int copy_out(struct cp_ctx *c, const struct famfs_inode *ino, const char 
 		}
 		famfs_ns_foreach_child(ino, child)
 		{
-			char child_dst[4096], child_rel[FAMFS_RELPATH_MAX + 2];
+			char child_dst[4096], child_rel[FAMFS_PATH_MAX + 2];
 
 			snprintf(child_dst, sizeof(child_dst), "%s/%s", dst, child->name);
 			famfs_join(rel, child->name, child_rel, sizeof(child_rel));
@@ -385,7 +385,7 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 			goto out;
 		}
 		for (int a = optind; a < argc - 1; a++) {
-			char rel[FAMFS_RELPATH_MAX + 2];
+			char rel[FAMFS_PATH_MAX + 2];
 
 			if (target_in(&c, argv[a], dst_rel, dst_is_dir, rel, sizeof(rel))) {
 				gw_error("cp", "%s: the famfs path would exceed %d bytes", argv[a],

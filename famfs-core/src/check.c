@@ -136,37 +136,80 @@ static int check_fmap(const struct famfs_omf_fmap *m, uint64_t size,
 	return 0;
 }
 
-/* A single path component, NUL-terminated inside its field. */
-static int check_name_field(const char *field, char *why, size_t whylen)
+void fs_xe_names(const struct famfs_log_entry *le, struct fs_xe_names *n)
 {
-	size_t n = strnlen(field, FAMFS_MAX_PATHLEN);
+	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
+	bool lng = h->xh_version == FAMFS_XE_VERSION_LONG;
+	size_t nsz = lng ? FAMFS_XE_LONG_NAME : FAMFS_MAX_PATHLEN;
 
-	if (n == 0 || n == FAMFS_MAX_PATHLEN || memchr(field, '/', n) || !strcmp(field, ".") ||
+	memset(n, 0, sizeof(*n));
+	switch (le->le_type) {
+	case FAMFS_XE_CREATE:
+		n->name = ((const struct famfs_xe_create *)le->le_payload)->xc_name;
+		n->name_size = nsz;
+		return;
+	case FAMFS_XE_REMOVE:
+		n->name = ((const struct famfs_xe_remove *)le->le_payload)->xr_name;
+		n->name_size = nsz;
+		return;
+	case FAMFS_XE_RENAME:
+		if (lng) {
+			n->name = ((const struct famfs_xe_rename3 *)le->le_payload)->xn_new_name;
+		} else {
+			n->name = ((const struct famfs_xe_rename *)le->le_payload)->xn_new_name;
+			n->old_name = ((const struct famfs_xe_rename *)le->le_payload)->xn_old_name;
+			n->old_size = FAMFS_MAX_PATHLEN;
+		}
+		n->name_size = nsz;
+		return;
+	case FAMFS_XE_MKNOD:
+		n->name = ((const struct famfs_xe_mknod *)le->le_payload)->xk_name;
+		n->name_size = nsz;
+		n->target = lng ? ((const struct famfs_xe_mknod3 *)le->le_payload)->xk_target
+				: ((const struct famfs_xe_mknod *)le->le_payload)->xk_target;
+		n->target_size = lng ? FAMFS_XE_TARGET3_MAX + 1 : FAMFS_XE_TARGET_MAX + 1;
+		return;
+	default:
+		return;
+	}
+}
+
+/* A single path component, NUL-terminated inside its field of @size bytes. */
+static int check_name_field(const char *field, size_t size, char *why, size_t whylen)
+{
+	size_t n = strnlen(field, size);
+
+	if (n == 0 || n == size || memchr(field, '/', n) || !strcmp(field, ".") ||
 	    !strcmp(field, "..")) {
-		famfs_why(why, whylen, "bad name '%.*s'", (int)n, field);
+		famfs_why(why, whylen, "bad name '%.*s'", (int)(n > 80 ? 80 : n), field);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 /* An XE_MKNOD: its name, a type that holds no data, a symlink's target within bounds. */
-static int check_mknod(const struct famfs_xe_mknod *k, char *why, size_t whylen)
+static int check_mknod(const struct famfs_log_entry *le, char *why, size_t whylen)
 {
+	const struct famfs_xe_mknod *k = (const void *)le->le_payload;
+	struct fs_xe_names f;
 	mode_t t = k->xk_mode & S_IFMT;
-	int rc = check_name_field(k->xk_name, why, whylen);
+	int rc;
 
+	fs_xe_names(le, &f);
+	rc = check_name_field(f.name, f.name_size, why, whylen);
 	if (rc)
 		return rc;
 	if (t != S_IFLNK && t != S_IFIFO && t != S_IFSOCK && t != S_IFCHR && t != S_IFBLK) {
-		famfs_why(why, whylen, "mknod of '%s': type 0%o holds data or is unknown",
-			  k->xk_name, (unsigned int)t);
+		famfs_why(why, whylen, "mknod of '%.80s': type 0%o holds data or is unknown",
+			  f.name, (unsigned int)t);
 		return -EINVAL;
 	}
-	if (t == S_IFLNK ? (k->xk_target_len == 0 || k->xk_target_len > FAMFS_XE_TARGET_MAX ||
-			    strnlen(k->xk_target, sizeof(k->xk_target)) != k->xk_target_len)
+	if (t == S_IFLNK ? (k->xk_target_len == 0 || k->xk_target_len >= f.target_size ||
+			    strnlen(f.target, f.target_size) != k->xk_target_len)
 			 : k->xk_target_len != 0) {
-		famfs_why(why, whylen, "mknod of '%s': target length %u does not match its target",
-			  k->xk_name, k->xk_target_len);
+		famfs_why(why, whylen,
+			  "mknod of '%.80s': target length %u does not match its target", f.name,
+			  k->xk_target_len);
 		return -EINVAL;
 	}
 	return 0;
@@ -200,19 +243,16 @@ int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct fam
 		}
 		return check_fmap(&f->fm_fmap, f->fm_size, sb, sb->sb_alloc_unit, f->fm_relpath,
 				  false, why, whylen);
-	case FAMFS_XE_CREATE:
-		return check_name_field(((const struct famfs_xe_create *)le->le_payload)->xc_name,
-					why, whylen);
 	case FAMFS_XE_MKNOD:
-		return check_mknod((const struct famfs_xe_mknod *)le->le_payload, why, whylen);
+		return check_mknod(le, why, whylen);
+	case FAMFS_XE_CREATE:
 	case FAMFS_XE_REMOVE:
-		return check_name_field(((const struct famfs_xe_remove *)le->le_payload)->xr_name,
-					why, whylen);
 	case FAMFS_XE_RENAME: {
-		const struct famfs_xe_rename *n = (const void *)le->le_payload;
+		struct fs_xe_names n;
 
-		rc = check_name_field(n->xn_old_name, why, whylen);
-		return rc ? rc : check_name_field(n->xn_new_name, why, whylen);
+		fs_xe_names(le, &n);
+		rc = n.old_name ? check_name_field(n.old_name, n.old_size, why, whylen) : 0;
+		return rc ? rc : check_name_field(n.name, n.name_size, why, whylen);
 	}
 	case FAMFS_XE_RESIZE: {
 		const struct famfs_xe_resize *z = (const void *)le->le_payload;

@@ -316,15 +316,15 @@ int fs_compact(struct famfs_fs *fs)
 		v->xv_count++;
 		u += run;
 	}
-	/* The objects, as upstream would write them where it can. */
+	/* The objects, as upstream would write them where it can: a path of at most 79
+	 * bytes under directories written in upstream form (parents come first). */
 	for (uint64_t o = 0; o < nobj; o++) {
 		struct famfs_inode *i = objs[o];
-		char path[FAMFS_MAX_PATHLEN];
+		char path[FAMFS_PATH_MAX + 1];
 
-		if (famfs_ns_path(i, path, sizeof(path))) {
-			rc = -ENAMETOOLONG;
-			goto out_free;
-		}
+		i->compact_up = (i->parent == fs->ns.root || i->parent->compact_up) &&
+				famfs_ns_path(i, path, sizeof(path)) == 0 &&
+				strlen(path) <= FAMFS_RELPATH_MAX;
 		if (!S_ISDIR(i->mode) && !S_ISREG(i->mode)) {
 			struct famfs_xe_mknod *xk;
 
@@ -339,18 +339,29 @@ int fs_compact(struct famfs_fs *fs)
 			xk->xk_uid = i->uid;
 			xk->xk_gid = i->gid;
 			xk->xk_rdev = i->rdev;
-			memcpy(xk->xk_name, i->name, i->namelen + 1);
-			if (i->target) {
+			if (i->target)
 				xk->xk_target_len = (uint32_t)strlen(i->target);
-				memcpy(xk->xk_target, i->target, xk->xk_target_len + 1);
+			if (i->namelen >= FAMFS_MAX_PATHLEN) {
+				struct famfs_xe_mknod3 *k3 = (void *)xk;
+
+				xk->xk_hdr.xh_version = FAMFS_XE_VERSION_LONG;
+				memcpy(k3->xk_name, i->name, i->namelen + 1);
+				if (i->target)
+					memcpy(k3->xk_target, i->target, xk->xk_target_len + 1);
+			} else {
+				memcpy(xk->xk_name, i->name, i->namelen + 1);
+				if (i->target)
+					memcpy(xk->xk_target, i->target, xk->xk_target_len + 1);
 			}
-		} else if (S_ISDIR(i->mode)) {
+			i->compact_up = false;
+		} else if (S_ISDIR(i->mode) && i->compact_up) {
 			le = next_entry(&b, FAMFS_LOG_MKDIR);
 			le->le_mkdir.md_uid = i->uid;
 			le->le_mkdir.md_gid = i->gid;
 			le->le_mkdir.md_mode = i->mode & 07777;
 			memcpy(le->le_mkdir.md_relpath, path, strlen(path) + 1);
-		} else if (i->size > 0 && upstream_mappable(fs, &i->fmap)) {
+		} else if (S_ISREG(i->mode) && i->compact_up && i->size > 0 &&
+			   upstream_mappable(fs, &i->fmap)) {
 			le = next_entry(&b, FAMFS_LOG_FILE);
 			le->le_file.fm_size = i->size;
 			le->le_file.fm_flags = i->flags ? i->flags : FAMFS_FM_ALL_HOSTS_RW;
@@ -365,10 +376,13 @@ int fs_compact(struct famfs_fs *fs)
 			le = next_entry(&b, FAMFS_XE_CREATE);
 			c = (void *)le->le_payload;
 			c->xc_parent = i->parent->ino;
-			c->xc_mode = i->mode & 07777;
+			c->xc_mode = (S_ISDIR(i->mode) ? S_IFDIR : 0) | (i->mode & 07777);
 			c->xc_uid = i->uid;
 			c->xc_gid = i->gid;
-			memcpy(c->xc_name, i->name, i->namelen + 1);
+			if (i->namelen >= FAMFS_MAX_PATHLEN)
+				c->xc_hdr.xh_version = FAMFS_XE_VERSION_LONG;
+			memcpy(((struct famfs_xe_create3 *)c)->xc_name, i->name, i->namelen + 1);
+			i->compact_up = false;
 			/* An empty file that keeps a map, or one whose map upstream kernels
 			 * cannot take (more than 2 extents), gets it after all objects in an
 			 * XE_RESIZE (one entry per object here: the inode maps count on it). */
@@ -381,9 +395,8 @@ int fs_compact(struct famfs_fs *fs)
 	for (uint64_t o = 0; o < nobj; o++) {
 		struct famfs_xe_resize *z;
 
-		if (!S_ISREG(objs[o]->mode) || !objs[o]->fmap.fmap_count ||
-		    (objs[o]->size && upstream_mappable(fs, &objs[o]->fmap)))
-			continue;
+		if (!S_ISREG(objs[o]->mode) || !objs[o]->fmap.fmap_count || objs[o]->compact_up)
+			continue; /* no map, or it went with the FILE entry */
 		le = next_entry(&b, FAMFS_XE_RESIZE);
 		if (!le) {
 			rc = -ENOSPC;

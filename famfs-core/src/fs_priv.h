@@ -166,6 +166,22 @@ static inline bool fs_chain_upstream(const struct famfs_inode *dir)
 	return true;
 }
 
+/*
+ * Where the names of an extension entry are, in either layout (version 3 holds long
+ * names, omf_ext.h): XE_CREATE, XE_REMOVE and XE_MKNOD name the object; XE_RENAME its new
+ * name (and, in version 1, its old one); XE_MKNOD has the symlink target.
+ */
+struct fs_xe_names {
+	const char *name; /* NULL: the type has no name */
+	size_t name_size; /* the field's bytes */
+	const char *old_name;
+	size_t old_size;
+	const char *target;
+	size_t target_size;
+};
+/* check.c */
+void fs_xe_names(const struct famfs_log_entry *le, struct fs_xe_names *n);
+
 /* fs.c */
 void fs_reap_locked(struct famfs_fs *fs);
 void fs_reap(struct famfs_fs *fs);

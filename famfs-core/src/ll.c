@@ -365,7 +365,7 @@ int famfs_ll_lookup(struct famfs_ll *ll, uint64_t dir, const char *name,
 	rc = ll_dir(ll, dir, &d);
 	if (!rc)
 		rc = ll_permit_inode(cr, d, FAMFS_MAY_EXEC);
-	if (!rc && len > FAMFS_RELPATH_MAX)
+	if (!rc && len > FAMFS_NAME_MAX)
 		rc = -ENAMETOOLONG;
 	if (!rc) {
 		if (strcmp(name, ".") == 0)
@@ -470,7 +470,7 @@ void famfs_ll_statfs(struct famfs_ll *ll, struct famfs_ll_statfs *out)
 	famfs_fs_rdunlock(ll->fs);
 	out->files = slots;
 	out->ffree = used < slots ? slots - used : 0;
-	out->name_max = FAMFS_RELPATH_MAX;
+	out->name_max = FAMFS_NAME_MAX;
 }
 
 /* ------------------------------------------------------------------ I/O */

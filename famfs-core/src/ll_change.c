@@ -101,7 +101,7 @@ static int ll_name_check(const char *name)
 
 	if (!len || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
-	return len > FAMFS_RELPATH_MAX ? -ENAMETOOLONG : 0;
+	return len > FAMFS_NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
 /* Owner, group and mode of a new object in @d (POSIX inode_init_owner rules). */
@@ -132,7 +132,7 @@ int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
 		    const struct famfs_ll_new *nw, unsigned int flags, const struct famfs_cred *cr,
 		    struct famfs_attr *out, bool *created)
 {
-	char rel[FAMFS_RELPATH_MAX + 1];
+	char rel[FAMFS_PATH_MAX + 1];
 	struct famfs_inode *d, *c = NULL;
 	bool isdir = S_ISDIR(nw->mode);
 	mode_t mode = nw->mode;

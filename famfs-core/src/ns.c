@@ -118,7 +118,7 @@ struct famfs_inode *famfs_ns_lookup(const struct famfs_ns *ns, const struct famf
 {
 	struct famfs_inode *i;
 
-	if (!S_ISDIR(dir->mode) || len >= FAMFS_MAX_PATHLEN)
+	if (!S_ISDIR(dir->mode) || len > FAMFS_NAME_MAX)
 		return NULL;
 	i = ns->buckets[name_hash(dir->ino, name, len) & (ns->nbuckets - 1)];
 	for (; i; i = i->hash_next) {
@@ -283,7 +283,7 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 
 	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
-	if (len == 0 || len >= FAMFS_MAX_PATHLEN)
+	if (len == 0 || len > FAMFS_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (famfs_ns_lookup(ns, dir, name, len))
 		return -EEXIST;
@@ -359,7 +359,7 @@ int famfs_ns_move(struct famfs_ns *ns, struct famfs_inode *ino, struct famfs_ino
 		return -EINVAL;
 	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
-	if (len == 0 || len >= FAMFS_MAX_PATHLEN)
+	if (len == 0 || len > FAMFS_NAME_MAX)
 		return -ENAMETOOLONG;
 	for (const struct famfs_inode *a = dir; a; a = a->parent) {
 		if (a == ino)
@@ -378,11 +378,11 @@ int famfs_ns_move(struct famfs_ns *ns, struct famfs_inode *ino, struct famfs_ino
 
 int famfs_ns_path(const struct famfs_inode *ino, char *buf, size_t len)
 {
-	const struct famfs_inode *chain[FAMFS_MAX_PATHLEN];
+	const struct famfs_inode *chain[FAMFS_PATH_MAX / 2 + 1]; /* "a/b/..." */
 	size_t depth = 0, pos = 0;
 
 	for (; ino && ino->parent; ino = ino->parent) {
-		if (depth == FAMFS_MAX_PATHLEN)
+		if (depth == FAMFS_PATH_MAX / 2 + 1)
 			return -ENAMETOOLONG;
 		chain[depth++] = ino;
 	}

@@ -23,6 +23,12 @@ static void xe_init(struct famfs_log_entry *le, uint32_t type, uint64_t ino)
 	h->xh_time_ns = fs_now_ns();
 }
 
+/* A name longer than a version 1 field holds: the entry is written as version 3. */
+static bool long_name(const char *name)
+{
+	return strlen(name) >= FAMFS_MAX_PATHLEN;
+}
+
 int famfs_fs_resolve(struct famfs_fs *fs, const char *relpath, struct famfs_inode **out)
 {
 	return famfs_ns_resolve(&fs->ns, relpath, out);
@@ -45,7 +51,8 @@ int famfs_fs_child_relpath(struct famfs_fs *fs, uint64_t dir_ino, const char *na
 	if (rc)
 		return rc;
 	plen = strlen(buf);
-	if (plen + (plen ? 1 : 0) + nlen >= len || plen + (plen ? 1 : 0) + nlen > FAMFS_RELPATH_MAX)
+	if (nlen > FAMFS_NAME_MAX || plen + (plen ? 1 : 0) + nlen >= len ||
+	    plen + (plen ? 1 : 0) + nlen > FAMFS_PATH_MAX)
 		return -ENAMETOOLONG;
 	if (plen)
 		buf[plen++] = '/';
@@ -66,7 +73,7 @@ struct famfs_inode *famfs_fs_get(struct famfs_fs *fs, uint64_t ino)
 /* Common checks before logging @relpath: path rules, parent, not existing. */
 static int prepare_create(struct famfs_fs *fs, const char *relpath)
 {
-	char parent_path[FAMFS_RELPATH_MAX + 1], why[200];
+	char parent_path[FAMFS_PATH_MAX + 1], why[200];
 	struct famfs_inode *parent, *existing;
 	const char *name;
 	int rc;
@@ -97,7 +104,7 @@ static int prepare_create(struct famfs_fs *fs, const char *relpath)
 static void xe_create(struct famfs_fs *fs, struct famfs_log_entry *le, const char *relpath,
 		      mode_t mode, uid_t uid, gid_t gid)
 {
-	char parent_path[FAMFS_RELPATH_MAX + 1];
+	char parent_path[FAMFS_PATH_MAX + 1];
 	struct famfs_xe_create *c = (void *)le->le_payload;
 	struct famfs_inode *parent;
 	const char *name = famfs_relpath_split(relpath, parent_path);
@@ -108,7 +115,9 @@ static void xe_create(struct famfs_fs *fs, struct famfs_log_entry *le, const cha
 	c->xc_mode = mode;
 	c->xc_uid = uid;
 	c->xc_gid = gid;
-	memcpy(c->xc_name, name, strlen(name) + 1);
+	if (long_name(name))
+		c->xc_hdr.xh_version = FAMFS_XE_VERSION_LONG;
+	memcpy(((struct famfs_xe_create3 *)c)->xc_name, name, strlen(name) + 1);
 }
 
 static int begin_create(struct famfs_fs *fs, const char *relpath);
@@ -116,7 +125,7 @@ static int begin_create(struct famfs_fs *fs, const char *relpath);
 int famfs_fs_mknod(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
 		   uint64_t rdev, const char *target, struct famfs_inode **out)
 {
-	char parent_path[FAMFS_RELPATH_MAX + 1];
+	char parent_path[FAMFS_PATH_MAX + 1];
 	struct famfs_log_entry le;
 	struct famfs_xe_mknod *k = (void *)le.le_payload;
 	struct famfs_inode *parent;
@@ -133,6 +142,13 @@ int famfs_fs_mknod(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 	if (rc)
 		return rc;
 	name = famfs_relpath_split(relpath, parent_path);
+	if (t == S_IFLNK && long_name(name) && tlen > FAMFS_XE_TARGET3_MAX) {
+		famfs_err("symlink '%.80s': a name over 79 bytes leaves room for a target of %d "
+			  "bytes, not %zu",
+			  name, FAMFS_XE_TARGET3_MAX, tlen);
+		famfs_fs_unlock(fs);
+		return -ENAMETOOLONG;
+	}
 	famfs_ns_resolve(&fs->ns, parent_path, &parent);
 	xe_init(&le, FAMFS_XE_MKNOD, 0);
 	k->xk_parent = parent->ino;
@@ -140,11 +156,20 @@ int famfs_fs_mknod(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 	k->xk_uid = uid;
 	k->xk_gid = gid;
 	k->xk_rdev = (t == S_IFCHR || t == S_IFBLK) ? rdev : 0;
-	memcpy(k->xk_name, name, strlen(name) + 1);
-	if (t == S_IFLNK) {
-		k->xk_target_len = (uint32_t)tlen;
-		memcpy(k->xk_target, target, tlen + 1);
+	if (long_name(name)) {
+		struct famfs_xe_mknod3 *k3 = (void *)le.le_payload;
+
+		k->xk_hdr.xh_version = FAMFS_XE_VERSION_LONG;
+		memcpy(k3->xk_name, name, strlen(name) + 1);
+		if (t == S_IFLNK)
+			memcpy(k3->xk_target, target, tlen + 1);
+	} else {
+		memcpy(k->xk_name, name, strlen(name) + 1);
+		if (t == S_IFLNK)
+			memcpy(k->xk_target, target, tlen + 1);
 	}
+	if (t == S_IFLNK)
+		k->xk_target_len = (uint32_t)tlen;
 	rc = famfs_fs_append(fs, &le);
 	if (rc == 0 && out)
 		rc = famfs_ns_resolve(&fs->ns, relpath, out);
@@ -155,7 +180,7 @@ int famfs_fs_mknod(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 /* Would upstream find the parent of @relpath where we do? Then upstream entries work. */
 static bool parent_upstream(struct famfs_fs *fs, const char *relpath)
 {
-	char parent_path[FAMFS_RELPATH_MAX + 1];
+	char parent_path[FAMFS_PATH_MAX + 1];
 	struct famfs_inode *parent;
 
 	famfs_relpath_split(relpath, parent_path);
@@ -184,7 +209,8 @@ int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 	rc = begin_create(fs, relpath);
 	if (rc)
 		return rc;
-	if (parent_upstream(fs, relpath) && !fs_upath_taken(fs, relpath)) {
+	if (strlen(relpath) <= FAMFS_RELPATH_MAX && parent_upstream(fs, relpath) &&
+	    !fs_upath_taken(fs, relpath)) {
 		memset(&le, 0, sizeof(le));
 		le.le_type = FAMFS_LOG_MKDIR;
 		le.le_mkdir.md_uid = uid;
@@ -205,7 +231,7 @@ int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t 
 int famfs_fs_mkdir_p(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
 		     struct famfs_inode **out)
 {
-	char prefix[FAMFS_RELPATH_MAX + 1], why[200];
+	char prefix[FAMFS_PATH_MAX + 1], why[200];
 	struct famfs_inode *ino;
 	const char *c = relpath;
 	int rc;
@@ -412,7 +438,8 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 	rc = begin_create(fs, relpath);
 	if (rc)
 		return rc;
-	if (size == 0 || !parent_upstream(fs, relpath) || fs_upath_taken(fs, relpath)) {
+	if (size == 0 || strlen(relpath) > FAMFS_RELPATH_MAX || !parent_upstream(fs, relpath) ||
+	    fs_upath_taken(fs, relpath)) {
 		struct famfs_inode *ino;
 
 		/* An empty file, one under a renamed directory, or a path upstream hosts still
@@ -494,7 +521,9 @@ int famfs_fs_remove(struct famfs_fs *fs, struct famfs_inode *dir, const char *na
 	}
 	xe_init(&le, FAMFS_XE_REMOVE, victim->ino);
 	r->xr_parent = dir->ino;
-	memcpy(r->xr_name, victim->name, victim->namelen + 1);
+	if (long_name(victim->name))
+		r->xr_hdr.xh_version = FAMFS_XE_VERSION_LONG;
+	memcpy(((struct famfs_xe_remove3 *)r)->xr_name, victim->name, victim->namelen + 1);
 	rc = famfs_fs_append(fs, &le);
 out_unlock:
 	famfs_fs_unlock(fs);
@@ -520,7 +549,7 @@ static size_t deepest(const struct famfs_inode *ino, size_t base)
 int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char *oldname,
 		    struct famfs_inode *newdir, const char *newname)
 {
-	char path[FAMFS_RELPATH_MAX + 2], why[200];
+	char path[FAMFS_PATH_MAX + 2], why[200];
 	struct famfs_log_entry le;
 	struct famfs_xe_rename *n = (void *)le.le_payload;
 	struct famfs_inode *obj, *target;
@@ -552,15 +581,15 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
 			goto out_unlock;
 		}
 	}
-	/* Every path below the new name must still fit the log's 79 bytes. */
+	/* Every path below the new name must stay within PATH_MAX. */
 	if (famfs_ns_path(newdir, path, sizeof(path))) {
 		rc = -ENAMETOOLONG;
 		goto out_unlock;
 	}
 	plen = strlen(path) + (*path ? 1 : 0) + strlen(newname);
-	if (deepest(obj, plen) > FAMFS_RELPATH_MAX) {
-		famfs_err("rename to '%s': a path would exceed the %d bytes the log holds", newname,
-			  FAMFS_RELPATH_MAX);
+	if (deepest(obj, plen) > FAMFS_PATH_MAX) {
+		famfs_err("rename to '%.80s': a path would exceed %d bytes", newname,
+			  FAMFS_PATH_MAX);
 		rc = -ENAMETOOLONG;
 		goto out_unlock;
 	}
@@ -585,8 +614,13 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
 	n->xn_old_parent = olddir->ino;
 	n->xn_new_parent = newdir->ino;
 	n->xn_replaced = target ? target->ino : 0;
-	memcpy(n->xn_old_name, obj->name, obj->namelen + 1);
-	memcpy(n->xn_new_name, newname, strlen(newname) + 1);
+	if (long_name(obj->name) || long_name(newname)) {
+		n->xn_hdr.xh_version = FAMFS_XE_VERSION_LONG; /* no old name kept */
+		memcpy(((struct famfs_xe_rename3 *)n)->xn_new_name, newname, strlen(newname) + 1);
+	} else {
+		memcpy(n->xn_old_name, obj->name, obj->namelen + 1);
+		memcpy(n->xn_new_name, newname, strlen(newname) + 1);
+	}
 	rc = famfs_fs_append(fs, &le);
 out_unlock:
 	famfs_fs_unlock(fs);

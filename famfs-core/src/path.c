@@ -25,17 +25,21 @@ int famfs_relpath_check(const char *path, char *why, size_t whylen)
 			  path);
 		return -EINVAL;
 	}
-	if (len > FAMFS_RELPATH_MAX) {
-		famfs_why(why, whylen,
-			  "'%.40s...': path is %zu bytes; the famfs log holds at most "
-			  "%d",
-			  path, len, FAMFS_RELPATH_MAX);
+	if (len > FAMFS_PATH_MAX) {
+		famfs_why(why, whylen, "'%.40s...': path is %zu bytes; at most %d are possible",
+			  path, len, FAMFS_PATH_MAX);
 		return -ENAMETOOLONG;
 	}
 	for (c = path; *c;) {
 		const char *e = strchr(c, '/');
 		size_t n = e ? (size_t)(e - c) : strlen(c);
 
+		if (n > FAMFS_NAME_MAX) {
+			famfs_why(why, whylen,
+				  "'%.40s...': a name of %zu bytes; at most %d are possible", c, n,
+				  FAMFS_NAME_MAX);
+			return -ENAMETOOLONG;
+		}
 		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) {
 			famfs_why(why, whylen,
 				  "'%s': empty, '.' or '..' component (or a trailing "

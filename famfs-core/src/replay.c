@@ -369,7 +369,7 @@ static void upaths_free(struct famfs_fs *fs)
 static void apply_create(struct famfs_fs *fs, uint64_t index, const char *path,
 			 struct famfs_inode *tmpl)
 {
-	char parent_path[FAMFS_RELPATH_MAX + 1];
+	char parent_path[FAMFS_PATH_MAX + 1];
 	struct famfs_inode *parent;
 	const char *name = famfs_relpath_split(path, parent_path);
 	int rc = famfs_ns_resolve(&fs->ns, parent_path, &parent);
@@ -456,7 +456,9 @@ static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct fam
 {
 	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
 	struct famfs_inode *obj = h->xh_ino ? famfs_ns_get(&fs->ns, h->xh_ino) : NULL;
+	struct fs_xe_names nm;
 
+	fs_xe_names(le, &nm); /* either layout (version 3: long names) */
 	switch (le->le_type) {
 	case FAMFS_XE_CREATE: {
 		const struct famfs_xe_create *c = (const void *)le->le_payload;
@@ -468,7 +470,7 @@ static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct fam
 		    .flags = FAMFS_FM_ALL_HOSTS_RW,
 		};
 
-		apply_xe_object(fs, index, h, c->xc_parent, c->xc_name, &tmpl);
+		apply_xe_object(fs, index, h, c->xc_parent, nm.name, &tmpl);
 		return;
 	}
 	case FAMFS_XE_MKNOD: {
@@ -479,24 +481,24 @@ static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct fam
 		    .gid = k->xk_gid,
 		    .rdev = k->xk_rdev,
 		    .size = k->xk_target_len,
-		    .target = S_ISLNK(k->xk_mode) ? (char *)k->xk_target : NULL,
+		    .target = S_ISLNK(k->xk_mode) ? (char *)nm.target : NULL,
 		};
 
-		apply_xe_object(fs, index, h, k->xk_parent, k->xk_name, &tmpl);
+		apply_xe_object(fs, index, h, k->xk_parent, nm.name, &tmpl);
 		return;
 	}
 	case FAMFS_XE_REMOVE: {
 		const struct famfs_xe_remove *r = (const void *)le->le_payload;
 
 		if (!obj || !obj->parent || obj->parent->ino != r->xr_parent ||
-		    strcmp(obj->name, r->xr_name)) {
-			reject(fs, index, "remove of '%s': no such object there", r->xr_name);
+		    strcmp(obj->name, nm.name)) {
+			reject(fs, index, "remove of '%.80s': no such object there", nm.name);
 			return;
 		}
 		if (obj->parent)
 			obj->parent->mtime_ns = obj->parent->ctime_ns = h->xh_time_ns;
 		if (remove_obj(fs, obj, index))
-			reject(fs, index, "remove of '%s': directory not empty", r->xr_name);
+			reject(fs, index, "remove of '%.80s': directory not empty", nm.name);
 		return;
 	}
 	case FAMFS_XE_RENAME: {
@@ -504,15 +506,15 @@ static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct fam
 		struct famfs_inode *to = dir_by_ino(fs, n->xn_new_parent), *old;
 
 		if (!obj || !obj->parent || obj->parent->ino != n->xn_old_parent || !to) {
-			reject(fs, index, "rename of '%s': source or target directory missing",
-			       n->xn_old_name);
+			reject(fs, index, "rename to '%.80s': source or target directory missing",
+			       nm.name);
 			return;
 		}
-		old = famfs_ns_lookup(&fs->ns, to, n->xn_new_name, strlen(n->xn_new_name));
+		old = famfs_ns_lookup(&fs->ns, to, nm.name, strlen(nm.name));
 		if (old && old != obj) {
 			if (old->ino != n->xn_replaced || remove_obj(fs, old, index)) {
-				reject(fs, index, "rename onto '%s': target cannot be replaced",
-				       n->xn_new_name);
+				reject(fs, index, "rename onto '%.80s': target cannot be replaced",
+				       nm.name);
 				return;
 			}
 		}
@@ -520,8 +522,8 @@ static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct fam
 		{
 			uint64_t from = obj->parent->ino;
 
-			if (old != obj && famfs_ns_move(&fs->ns, obj, to, n->xn_new_name)) {
-				reject(fs, index, "rename to '%s' failed", n->xn_new_name);
+			if (old != obj && famfs_ns_move(&fs->ns, obj, to, nm.name)) {
+				reject(fs, index, "rename to '%.80s' failed", nm.name);
 				return;
 			}
 			changed(fs, obj->ino, from, FAMFS_CHANGE_REMOVED);

@@ -29,7 +29,7 @@ struct fm_node {
 	uint64_t nlookup;	      /* lookups not yet forgotten */
 	uint64_t parent;	      /* directory of the last lookup */
 	uint64_t map_sig;	      /* the size and map the kernel was told of */
-	char name[FAMFS_MAX_PATHLEN]; /* name of the last lookup */
+	char name[FAMFS_NAME_MAX + 1]; /* name of the last lookup */
 	struct fm_node *next;	      /* hash chain */
 };
 

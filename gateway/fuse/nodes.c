@@ -121,7 +121,7 @@ void fm_nodes_free(struct fm_data *fm)
 struct fm_inval {
 	uint64_t ino;
 	uint64_t parent;
-	char name[FAMFS_MAX_PATHLEN];
+	char name[FAMFS_NAME_MAX + 1];
 };
 
 /*

@@ -105,7 +105,9 @@ expect_good gw mkdir -p x/y/z
 expect_fail "already exists" gw mkdir /a
 expect_fail "parent directory .* does not exist" gw mkdir no/such/dir
 expect_fail "octal" gw mkdir -m 999 m
-expect_fail "at most 79" gw mkdir "$(printf 'd%.0s' {1..80})"
+expect_fail "at most 255" gw mkdir "$(printf 'd%.0s' {1..256})"
+expect_good gw mkdir "$(printf 'd%.0s' {1..255})"
+expect_good gw mkdir -p "$(printf 'd%.0s' {1..255})/$(printf 'e%.0s' {1..200})/$(printf 'f%.0s' {1..200})"
 expect_fail "empty path" gw mkdir ""
 expect_fail "'\.' or '\.\.'" gw mkdir "a/../b"
 expect_fail "'\.' or '\.\.'" gw mkdir "a//b"
@@ -129,7 +131,9 @@ expect_fail "power of two" gw creat -s 8M -N 2 -B 4 -C 3M /striped
 expect_fail "smaller than 1 GiB" gw creat -s 8M -N 2 -B 8 -C 2M /striped
 expect_good gw creat -s 8M -N 2 -B 4 -C 2M /striped
 expect_out "interleaved, 2 strips, chunk 0x200000" gw stat /striped
-expect_fail "at most 79" gw creat -s 1 "$(printf 'f%.0s' {1..80})"
+expect_fail "at most 255" gw creat -s 1 "$(printf 'f%.0s' {1..256})"
+expect_good gw creat -s 1 "$(printf 'f%.0s' {1..255})"
+expect_out "$(printf 'f%.0s' {1..255})" gw ls /
 expect_fail "not the famfs master" "$GW" -d dev.img --system-uuid $CLIENT creat -s 1 /c
 expect_fail "not the famfs master" "$GW" -d dev.img --system-uuid $CLIENT mkdir /c
 expect_fail "not a UUID" "$GW" -d dev.img --system-uuid nonsense info

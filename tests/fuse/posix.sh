@@ -142,10 +142,18 @@ check "removed file stays readable through an open descriptor" bash -c "
 	head -c 4000000 /dev/urandom > '$tmp/open.bin'; cp '$tmp/open.bin' '$mnt/open.bin'
 	exec 3< '$mnt/open.bin'; rm '$mnt/open.bin'; [ ! -e '$mnt/open.bin' ] && cmp - '$tmp/open.bin' <&3"
 
-# What the format cannot hold.
-long=$(printf 'n%.0s' $(seq 90))
-expect_err "a name over 79 bytes" "too long" touch "$mnt/$long"
-expect_err "a path over 79 bytes" "too long" bash -c "mkdir -p '$mnt/$(printf 'd%.0s' $(seq 40))/$(printf 'e%.0s' $(seq 40))'"
+# Names and paths as long as Linux allows (in extension entries); longer is refused.
+long=$(printf 'n%.0s' $(seq 255))
+check "a name of 255 bytes" bash -c "echo hi > '$mnt/$long' && [ \"\$(cat '$mnt/$long')\" = hi ]"
+expect_err "a name of 256 bytes" "too long" touch "$mnt/${long}x"
+longd=$(printf 'd%.0s' $(seq 255))
+deep="$mnt/$longd/$longd/$longd/$longd/$longd/$longd"
+check "a path of 1,500 bytes" bash -c "mkdir -p '$deep' && echo deep > '$deep/f' && cmp - '$deep/f' <<< deep"
+check "a symlink with a long name" ln -s . "$mnt/l${long:1}"
+check "it resolves" test -d "$mnt/l${long:1}/$longd"
+expect_err "a long name leaves a target of at most 199 bytes" "too long" \
+	ln -s "$longd/$longd" "$mnt/m${long:1}"
+check "rename to and from long names" bash -c "mv '$mnt/$long' '$mnt/short-again' && mv '$mnt/short-again' '$mnt/$long'"
 expect_err "hard link refused" "not permitted" ln "$mnt/doc" "$mnt/hard"
 expect_err "a symlink target over the format's 375 bytes" "too long" \
 	ln -s "$(printf 't%.0s' $(seq 400))" "$mnt/sym-long"

@@ -994,38 +994,33 @@ static int check_clients(void)
 
 static int check_badnames(void)
 {
-	char p[256], name[100];
+	char p[1024], name[300];
 	struct nfsfh *fh;
 	int rc;
 
-	/* A path longer than the log's 79 bytes. */
-	memset(name, 'n', 90);
-	name[90] = '\0';
+	/* A name over Linux's 255 bytes. */
+	memset(name, 'n', 256);
+	name[256] = '\0';
 	snprintf(p, sizeof(p), "/t4/%s", name);
 	rc = nfs_mkdir(n4, p);
-	REQUIRE(rc == -ENAMETOOLONG, "v4 mkdir of a 94-byte path: %d", rc);
+	REQUIRE(rc == -ENAMETOOLONG, "v4 mkdir of a 256-byte name: %d", rc);
 	rc = nfs_open2(n3, p, O_CREAT | O_WRONLY, 0644, &fh);
 	if (rc == 0)
 		nfs_close(n3, fh);
-	REQUIRE(rc == -ENAMETOOLONG, "v3 create of a 94-byte path: %d", rc);
-	/* Each component is short but the whole path is too long. */
-	memset(name, 'd', 40);
-	name[40] = '\0';
+	REQUIRE(rc == -ENAMETOOLONG, "v3 create of a 256-byte name: %d", rc);
+	/* 255 bytes, and paths far past upstream's 79: extension entries. */
+	name[255] = '\0';
 	snprintf(p, sizeof(p), "/t4/%s", name);
-	REQUIRE(nfs_mkdir(n4, p) == 0, "mkdir of a 43-byte path");
+	REQUIRE(nfs_mkdir(n4, p) == 0, "mkdir of a 255-byte name");
 	snprintf(p, sizeof(p), "/t4/%s/%s", name, name);
-	rc = nfs_open2(n4, p, O_CREAT | O_WRONLY, 0644, &fh);
-	if (rc == 0)
-		nfs_close(n4, fh);
-	REQUIRE(rc == -ENAMETOOLONG, "v4 create of an 84-byte path: %d", rc);
-	REQUIRE(make_file(n4, "/t4/shortname", 10, 1, V4_CHUNK) == 0, "create");
-	rc = nfs_rename(n4, "/t4/shortname", p);
-	REQUIRE(rc == -ENAMETOOLONG, "rename to an 84-byte path: %d", rc);
-	/* Exactly 79 bytes fits. */
-	snprintf(p, sizeof(p), "/t4/%s/%.*s", name, 79 - 3 - 40 - 1, name);
-	REQUIRE(strlen(p) == 80, "test bug");
 	rc = make_file(n4, p, 10, 1, V4_CHUNK);
-	REQUIRE(rc == 0, "create of a 79-byte relpath: %s", strerror(-rc));
+	REQUIRE(rc == 0, "v4 create of a 515-byte path: %s", strerror(-rc));
+	REQUIRE(make_file(n4, "/t4/shortname", 10, 1, V4_CHUNK) == 0, "create");
+	snprintf(p, sizeof(p), "/t4/%s/moved", name);
+	rc = nfs_rename(n4, "/t4/shortname", p);
+	REQUIRE(rc == 0, "rename to a 265-byte path: %s", strerror(-rc));
+	rc = nfs_rename(n4, p, "/t4/shortname");
+	REQUIRE(rc == 0, "and back: %s", strerror(-rc));
 	/* A name with '/' cannot exist: the path walks through a file. */
 	rc = nfs_mkdir(n4, "/t4/shortname/x");
 	REQUIRE(rc == -ENOTDIR || rc == -ENOENT, "mkdir under a file: %d", rc);

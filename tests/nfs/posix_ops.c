@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	struct nfs_url *url;
 	struct nfsdir *dir;
 	struct nfsdirent *de;
-	char name[128];
+	char name[300];
 	int n;
 
 	if (argc < 2) {
@@ -203,9 +203,12 @@ int main(int argc, char **argv)
 		  strcmp(name, "victim") == 0);
 	CHECK("a symlink is removed",
 	      nfs_unlink(nfs, "link") == 0 && nfs_lstat64(nfs, "link", &st) != 0);
-	memset(name, 'n', 85);
-	name[85] = '\0';
-	CHECK("a path longer than the log holds is refused", create_empty(name, 0) != 0);
+	memset(name, 'n', 256);
+	name[256] = '\0';
+	CHECK("a name over 255 bytes is refused", create_empty(name, 0) != 0);
+	name[255] = '\0';
+	CHECK("a name of 255 bytes is made",
+	      create_empty(name, 0) == 0 && nfs_stat64(nfs, name, &st) == 0);
 
 	/* A directory with many entries, listed whole. */
 	nfs_mkdir(nfs, "many");

@@ -358,7 +358,7 @@ static void dump_walk(const struct famfs_inode *dir, const char *prefix, int tim
 
 	famfs_ns_foreach_child(dir, c)
 	{
-		char path[256];
+		char path[FAMFS_PATH_MAX + 1];
 
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", c->name);
 		assert_true(c->parent == dir);
@@ -807,7 +807,7 @@ static void ext_rename_refusals_write_nothing(void **state)
 {
 	struct famfs_fs *m = xopen(state, 0);
 	struct famfs_inode *root = famfs_fs_ns(m)->root, *a, *s, *x;
-	char longname[FAMFS_MAX_PATHLEN + 8];
+	char longname[FAMFS_NAME_MAX + 8];
 	uint64_t n;
 
 	assert_int_equal(famfs_fs_mkdir(m, "a", 0755, 0, 0, &a), 0);
@@ -827,14 +827,10 @@ static void ext_rename_refusals_write_nothing(void **state)
 	/* A directory into itself, or below itself. */
 	assert_int_equal(famfs_fs_rename(m, root, "a", a, "inner"), -EINVAL);
 	assert_int_equal(famfs_fs_rename(m, root, "a", s, "deeper"), -EINVAL);
-	/* A new path longer than the log's 79 bytes: "a/" + 78 bytes = 80. */
-	memset(longname, 'n', 78);
-	longname[78] = '\0';
+	/* A new name longer than Linux's 255 bytes. */
+	memset(longname, 'n', 256);
+	longname[256] = '\0';
 	assert_int_equal(famfs_fs_rename(m, a, "f", a, longname), -ENAMETOOLONG);
-	/* A directory whose child's path would become too long (78 + "/g"). */
-	memset(longname, 'm', 78);
-	longname[78] = '\0';
-	assert_int_equal(famfs_fs_rename(m, root, "c", root, longname), -ENAMETOOLONG);
 	/* A name that is not one component; a source that does not exist. */
 	assert_int_equal(famfs_fs_rename(m, root, "x", root, "b/y"), -EINVAL);
 	assert_int_equal(famfs_fs_rename(m, root, "nope", root, "y"), -ENOENT);
@@ -1148,6 +1144,85 @@ static void ext_deferred_meets_other_processes(void **state)
 	assert_true(famfs_fs_refresh(m2) >= 1);
 	assert_int_equal(must_resolve(m2, "f")->size, 6000);
 	xclose(state, m2);
+}
+
+/* Names up to 255 bytes and paths up to 4095, in extension entries (version 3). */
+static void ext_long_names_and_paths(void **state)
+{
+	struct famfs_fs *m = xopen(state, 0);
+	struct famfs_fs *c;
+	struct famfs_fsck_report r;
+	struct famfs_inode *root = famfs_fs_ns(m)->root, *d, *f;
+	char name[FAMFS_NAME_MAX + 1], deep[FAMFS_PATH_MAX + 1], file[FAMFS_PATH_MAX + 300];
+	char target[FAMFS_XE_TARGET3_MAX + 2];
+	char *before, *after;
+	size_t len = 0;
+	uint64_t n;
+
+	memset(name, 'L', FAMFS_NAME_MAX);
+	name[FAMFS_NAME_MAX] = '\0';
+	/* A directory with a 255-byte name: version 3, extension form. */
+	assert_int_equal(famfs_fs_mkdir(m, name, 0755, 0, 0, &d), 0);
+	assert_int_equal(rd32(last_entry(m, NULL), 8), FAMFS_XE_CREATE);
+	assert_int_equal(rd16(last_entry(m, NULL), 16), FAMFS_XE_VERSION_LONG);
+	/* A path of 1,000+ bytes below it, and a file at its end. */
+	len = (size_t)snprintf(deep, sizeof(deep), "%s", name);
+	for (int k = 0; k < 3; k++)
+		len += (size_t)snprintf(deep + len, sizeof(deep) - len, "/%s", name);
+	assert_true(len > 1000);
+	assert_int_equal(famfs_fs_mkdir_p(m, deep, 0755, 0, 0, NULL), 0);
+	snprintf(file, sizeof(file), "%s/short", deep);
+	assert_int_equal(famfs_fs_create(m, file, 5000, 0644, 0, 0, NULL, &f), 0);
+	write_pattern(m, file, 0x7);
+	/* A short name under a short path stays upstream's. */
+	assert_int_equal(famfs_fs_mkdir(m, "s", 0755, 0, 0, NULL), 0);
+	assert_int_equal(rd32(last_entry(m, NULL), 8), FAMFS_LOG_MKDIR);
+	/* Symbolic links: a long name leaves room for a 199-byte target. */
+	memset(target, 't', sizeof(target) - 1);
+	target[FAMFS_XE_TARGET3_MAX] = '\0';
+	snprintf(file, sizeof(file), "s/%s", name);
+	assert_int_equal(famfs_fs_mknod(m, file, S_IFLNK | 0777, 0, 0, 0, target, NULL), 0);
+	target[FAMFS_XE_TARGET3_MAX] = 't';
+	target[FAMFS_XE_TARGET3_MAX + 1] = '\0';
+	n = next_index(m);
+	name[FAMFS_NAME_MAX - 1] = 'M';
+	snprintf(file, sizeof(file), "s/%s", name);
+	assert_int_equal(famfs_fs_mknod(m, file, S_IFLNK | 0777, 0, 0, 0, target, NULL),
+			 -ENAMETOOLONG);
+	assert_int_equal(next_index(m), n); /* nothing logged */
+	/* Rename to and from long names; remove a long name. */
+	name[FAMFS_NAME_MAX - 1] = 'R';
+	assert_int_equal(famfs_fs_rename(m, must_resolve(m, "s"), "L" /* no such */, root, name),
+			 -ENOENT);
+	assert_int_equal(famfs_fs_create(m, "s/x", 100, 0644, 0, 0, NULL, NULL), 0);
+	assert_int_equal(famfs_fs_rename(m, must_resolve(m, "s"), "x", root, name), 0);
+	assert_int_equal(rd16(last_entry(m, NULL), 16), FAMFS_XE_VERSION_LONG);
+	assert_int_equal(famfs_fs_rename(m, root, name, root, "back"), 0);
+	assert_int_equal(famfs_fs_rename(m, root, "back", root, name), 0);
+	assert_int_equal(famfs_fs_remove(m, root, name), 0);
+	assert_int_equal(rd16(last_entry(m, NULL), 16), FAMFS_XE_VERSION_LONG);
+
+	/* Another host replays all of it; fsck is clean; a compaction keeps it. */
+	c = xopen(state, 1);
+	assert_same_view(m, c, "a client replaying long names");
+	snprintf(file, sizeof(file), "%s/short", deep);
+	check_pattern(c, file, 0x7);
+	xclose(state, c);
+	assert_int_equal(famfs_fsck(famfs_fs_dev(m), &r), 0);
+	assert_int_equal(r.nerrors, 0);
+	famfs_fsck_report_free(&r);
+	pad_log(m, 64);
+	before = dump(m, 0);
+	assert_int_equal(famfs_fs_compact(m), 0);
+	after = dump(m, 0);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	c = xopen(state, 1);
+	assert_same_view(m, c, "a client after compacting long names");
+	check_pattern(c, file, 0x7);
+	xclose(state, c);
+	xclose(state, m);
 }
 
 /* A grown file reads as zeros between its old and its new end (POSIX truncate). */
@@ -2094,6 +2169,7 @@ int main(void)
 	    T(ext_rename_refusals_write_nothing),
 	    T(ext_resize_grow_shrink),
 	    T(ext_small_files_are_packed),
+	    T(ext_long_names_and_paths),
 	    T(ext_deferred_commit_logs_one_entry),
 	    T(ext_deferred_meets_other_processes),
 	    T(ext_resize_regrown_tail_reads_zeros),

@@ -183,14 +183,14 @@ static void famfs_ns_add_name_length_limits(void **state)
 {
 	struct famfs_ns *ns = *state;
 	struct famfs_inode t = file_tmpl(0, 1);
-	char name[FAMFS_MAX_PATHLEN + 1];
+	char name[FAMFS_NAME_MAX + 2];
 
-	memset(name, 'n', FAMFS_MAX_PATHLEN);
-	name[FAMFS_MAX_PATHLEN] = '\0'; /* 80 bytes */
+	memset(name, 'n', FAMFS_NAME_MAX + 1);
+	name[FAMFS_NAME_MAX + 1] = '\0'; /* 256 bytes */
 	assert_int_equal(famfs_ns_add(ns, ns->root, name, &t, NULL), -ENAMETOOLONG);
-	name[FAMFS_RELPATH_MAX] = '\0'; /* 79 bytes */
+	name[FAMFS_NAME_MAX] = '\0'; /* 255 bytes */
 	assert_int_equal(famfs_ns_add(ns, ns->root, name, &t, NULL), 0);
-	assert_non_null(famfs_ns_lookup(ns, ns->root, name, FAMFS_RELPATH_MAX));
+	assert_non_null(famfs_ns_lookup(ns, ns->root, name, FAMFS_NAME_MAX));
 	t = file_tmpl(1, 1);
 	assert_true(famfs_ns_add(ns, ns->root, "", &t, NULL) < 0);
 	assert_int_equal(ns->count, 2);

@@ -101,26 +101,36 @@ static void famfs_relpath_check_refuses_absolute(void **state)
 	assert_non_null(strstr(why, "absolute"));
 }
 
-static void famfs_relpath_check_refuses_80_bytes(void **state)
+/* Linux's limits: a path of 4095 bytes, a name of 255; one more is refused. */
+static void famfs_relpath_check_linux_limits(void **state)
 {
 	char why[256];
+	char *p;
 
 	(void)state;
-	for (size_t len = FAMFS_RELPATH_MAX + 1; len <= 300; len += 73) {
-		char *p = long_path(len);
-
-		assert_int_equal(check(p, why, sizeof(why)), -ENAMETOOLONG);
-		assert_non_null(strstr(why, "79"));
+	for (size_t len = FAMFS_RELPATH_MAX + 1; len <= FAMFS_PATH_MAX; len += 1001) {
+		p = long_path(len);
+		assert_int_equal(check(p, why, sizeof(why)), 0);
 		free(p);
 	}
-	/* One component too long. */
+	p = long_path(FAMFS_PATH_MAX);
+	assert_int_equal(check(p, why, sizeof(why)), 0);
+	free(p);
+	p = long_path(FAMFS_PATH_MAX + 1);
+	assert_int_equal(check(p, why, sizeof(why)), -ENAMETOOLONG);
+	assert_non_null(strstr(why, "4095"));
+	free(p);
+	/* One component: 255 bytes fit, 256 do not. */
 	{
-		char flat[FAMFS_MAX_PATHLEN + 1];
+		char flat[FAMFS_NAME_MAX + 2];
 
-		memset(flat, 'f', FAMFS_MAX_PATHLEN);
-		flat[FAMFS_MAX_PATHLEN] = '\0';
+		memset(flat, 'f', FAMFS_NAME_MAX);
+		flat[FAMFS_NAME_MAX] = '\0';
+		assert_int_equal(check(flat, why, sizeof(why)), 0);
+		flat[FAMFS_NAME_MAX] = 'f';
+		flat[FAMFS_NAME_MAX + 1] = '\0';
 		assert_int_equal(check(flat, why, sizeof(why)), -ENAMETOOLONG);
-		assert_non_null(strstr(why, "79"));
+		assert_non_null(strstr(why, "255"));
 	}
 }
 
@@ -154,7 +164,7 @@ static void famfs_relpath_check_refuses_bad_components(void **state)
 static void famfs_relpath_check_why_is_optional_and_bounded(void **state)
 {
 	char why[8];
-	char *p = long_path(200);
+	char *p = long_path(FAMFS_PATH_MAX + 10);
 
 	(void)state;
 	assert_int_equal(famfs_relpath_check("/abs", NULL, 0), -EINVAL);
@@ -300,7 +310,7 @@ int main(void)
 	    cmocka_unit_test(famfs_relpath_check_accepts_79_bytes),
 	    cmocka_unit_test(famfs_relpath_check_refuses_empty),
 	    cmocka_unit_test(famfs_relpath_check_refuses_absolute),
-	    cmocka_unit_test(famfs_relpath_check_refuses_80_bytes),
+	    cmocka_unit_test(famfs_relpath_check_linux_limits),
 	    cmocka_unit_test(famfs_relpath_check_refuses_bad_components),
 	    cmocka_unit_test(famfs_relpath_check_why_is_optional_and_bounded),
 	    cmocka_unit_test(famfs_relpath_split_parent_and_name),

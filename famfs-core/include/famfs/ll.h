@@ -146,7 +146,7 @@ int famfs_ll_access(struct famfs_ll *ll, uint64_t ino, int mask, const struct fa
 struct famfs_dirent {
 	uint64_t ino;
 	mode_t type; /* S_IFDIR, S_IFREG, S_IFLNK, ... */
-	char name[FAMFS_MAX_PATHLEN];
+	char name[FAMFS_NAME_MAX + 1];
 };
 
 /**

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "famfs/omf.h"
+#include "famfs/path.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,13 +50,14 @@ struct famfs_inode {
 	uint32_t pins;		    /* opens held by this process (famfs_fs_pin) */
 	bool upstream;		    /* an upstream host replaying the log has it at this path */
 	bool memerr;		    /* a memory error hit its extents: I/O answers -EIO */
+	bool compact_up;	    /* compaction's mark: written in upstream form */
 	struct famfs_inode *parent; /* NULL for the root and for unlinked inodes */
 	struct famfs_inode *child_head, *child_tail, *next_sibling, *prev_sibling;
 	uint64_t nchildren;
 	struct famfs_inode *hash_next;
 	struct famfs_inode *ino_next;
 	uint16_t namelen;
-	char name[FAMFS_MAX_PATHLEN];
+	char name[FAMFS_NAME_MAX + 1];
 };
 
 struct famfs_ns {

@@ -52,6 +52,18 @@
  * every other entry stays version 1, so a log without packed files reads as before.
  * Packed files stay in extension form: upstream kernels map only 2 MiB-aligned extents,
  * and upstream's 2 MiB bitmap would count two files in one block as cross-linked.
+ * 3 (FAMFS_XE_VERSION_LONG): a name of 80 to 255 bytes (Linux's NAME_MAX). An object's
+ * path may be up to 4095 bytes (PATH_MAX): extension entries name it by its parent's
+ * inode and its own name, so only upstream's FILE and MKDIR entries (80-byte path field)
+ * limit a path to 79 bytes, and an object whose path is longer is created in extension
+ * form (so is everything below it). Layouts of version 3 (entry offsets):
+ *   XE_CREATE: as version 1, the name field at 80 is 256 bytes.
+ *   XE_REMOVE: as version 1, the name field at 56 is 256 bytes.
+ *   XE_RENAME: 48 old parent | 56 new parent | 64 replaced | 72 new name (256); the old
+ *     name is not kept (the object is xh_ino, in the old parent).
+ *   XE_MKNOD: as version 1 up to 80, then 80 name (256) | 336 target (200: at most
+ *     FAMFS_XE_TARGET3_MAX bytes and the NUL).
+ * A writer uses version 3 only where a name is longer than 79 bytes.
  *
  * Types, payloads (entry offsets) and replay rules:
  *
@@ -200,8 +212,15 @@ extern "C" {
 #define FAMFS_XE_VERSION 1
 /** Version 2: the entry (XE_RESIZE, XE_RESERVE) holds packed extents (4 KiB multiples). */
 #define FAMFS_XE_VERSION_PACKED 2
+/** Version 3: the entry (XE_CREATE, XE_MKNOD, XE_REMOVE, XE_RENAME) holds a long name. */
+#define FAMFS_XE_VERSION_LONG 3
 /** The newest version this build reads. */
-#define FAMFS_XE_VERSION_MAX 2
+#define FAMFS_XE_VERSION_MAX 3
+
+/** A name field of version 3 entries: FAMFS_NAME_MAX (255) bytes and the NUL. */
+#define FAMFS_XE_LONG_NAME 256
+/** The longest symbolic link target an XE_MKNOD version 3 (long name) holds. */
+#define FAMFS_XE_TARGET3_MAX 199
 
 enum famfs_xe_type {
 	FAMFS_XE_CREATE = 0x4701,
@@ -325,7 +344,54 @@ struct famfs_xe_mknod {
 	char xk_target[FAMFS_XE_TARGET_MAX + 1];
 };
 
+/* Version 3: long names (see above). */
+struct famfs_xe_create3 {
+	struct famfs_xe_hdr xc_hdr;
+	uint64_t xc_parent;
+	uint32_t xc_mode;
+	uint32_t xc_uid;
+	uint32_t xc_gid;
+	uint32_t xc_pad;
+	uint64_t xc_size;
+	char xc_name[FAMFS_XE_LONG_NAME];
+};
+
+struct famfs_xe_remove3 {
+	struct famfs_xe_hdr xr_hdr;
+	uint64_t xr_parent;
+	char xr_name[FAMFS_XE_LONG_NAME];
+};
+
+struct famfs_xe_rename3 {
+	struct famfs_xe_hdr xn_hdr;
+	uint64_t xn_old_parent;
+	uint64_t xn_new_parent;
+	uint64_t xn_replaced;
+	char xn_new_name[FAMFS_XE_LONG_NAME];
+};
+
+struct famfs_xe_mknod3 {
+	struct famfs_xe_hdr xk_hdr;
+	uint64_t xk_parent;
+	uint32_t xk_mode;
+	uint32_t xk_uid;
+	uint32_t xk_gid;
+	uint32_t xk_target_len;
+	uint64_t xk_rdev;
+	char xk_name[FAMFS_XE_LONG_NAME];
+	char xk_target[FAMFS_XE_TARGET3_MAX + 1];
+};
+
 #define FAMFS_XE_OFF(s, m) (16 + offsetof(struct s, m))
+_Static_assert(FAMFS_XE_OFF(famfs_xe_create3, xc_name) == 80, "create3 name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_remove3, xr_name) == 56, "remove3 name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_rename3, xn_new_name) == 72, "rename3 new name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_mknod3, xk_name) == 80, "mknod3 name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_mknod3, xk_target) == 336, "mknod3 target");
+_Static_assert(sizeof(struct famfs_xe_mknod3) == 520, "mknod3 fills the payload exactly");
+_Static_assert(sizeof(struct famfs_xe_create3) <= 520 && sizeof(struct famfs_xe_remove3) <= 520 &&
+		   sizeof(struct famfs_xe_rename3) <= 520,
+	       "long-name entries fit");
 _Static_assert(sizeof(struct famfs_xe_hdr) == 32, "xe header");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_hdr, xh_ino) == 24, "xh_ino");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_hdr, xh_time_ns) == 32, "xh_time_ns");
