@@ -316,9 +316,10 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 	    {"nbuckets", required_argument, NULL, 'B'},
 	    {"chunk-size", required_argument, NULL, 'C'},
 	    {"seed", required_argument, NULL, 'S'},
+	    {"upstream", no_argument, NULL, 'U'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct cp_ctx c = {.tty = isatty(STDERR_FILENO)};
+	struct cp_ctx c = {.tty = isatty(STDERR_FILENO), .ap.pack = true};
 	const char *dst;
 	int nsrc, opt, rc = 0;
 
@@ -341,6 +342,9 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 		case 'S':
 			if (gw_parse_alloc_opt("cp", opt, optarg, &c.ap))
 				return GW_EXIT_USAGE;
+			break;
+		case 'U':
+			c.ap.pack = false; /* small files too in upstream form (2 MiB each) */
 			break;
 		default:
 			return gw_usage("cp", true);

@@ -50,11 +50,13 @@ static const struct gw_cmd commands[] = {
      "  --from FILE  read more files from FILE ('-' = stdin), one per line: PATH [SIZE]\n"
      "  -N/-B/-C     interleaved allocation: strips, buckets, chunk size\n"},
     {"cp", cmd_cp, "copy files into famfs or out of it",
-     "cp [-r] [-m MODE] [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DST\n"
+     "cp [-r] [-m MODE] [--upstream] [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DST\n"
      "  Famfs paths start with ':' (':/dir/file' or ':dir/file').\n"
      "  Into famfs:   famfs-gw cp host1 host2 :/dir    (DST a famfs directory or file)\n"
      "  Out of famfs: famfs-gw cp :/dir/file ./here    (DST a host file or directory)\n"
-     "  -r copies directories recursively. A progress bar is shown on a terminal.\n"},
+     "  -r copies directories recursively. A progress bar is shown on a terminal.\n"
+     "  A file under 2 MiB is packed into 4 KiB pages (one extension log entry; upstream\n"
+     "  famfs hosts do not see it); --upstream gives it a 2 MiB unit in upstream form.\n"},
     {"cat", cmd_cat, "write files' content to standard output", "cat PATH...\n"},
     {"rm", cmd_rm, "remove files and directories",
      "rm [-r] [-f] PATH...\n"

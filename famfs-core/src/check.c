@@ -174,6 +174,43 @@ void fs_xe_names(const struct famfs_log_entry *le, struct fs_xe_names *n)
 	}
 }
 
+const struct famfs_xc_map *fs_xc_map(const struct famfs_log_entry *le, uint32_t *max)
+{
+	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
+	bool lng = h->xh_version == FAMFS_XE_VERSION_LONG;
+
+	if (le->le_type != FAMFS_XE_CREATE || !(h->xh_flags & FAMFS_XC_MAP))
+		return NULL;
+	*max = lng ? 10 : FAMFS_XC_MAP_MAX;
+	return (const void *)(le->le_payload + (lng ? 336 : 160) - 16);
+}
+
+/* The map part of an XE_CREATE: a simple map of 4 KiB multiples, holding the size. */
+static int check_xc_map(const struct famfs_log_entry *le, const struct famfs_superblock *sb,
+			char *why, size_t whylen)
+{
+	const struct famfs_xe_hdr *h = (const void *)le->le_payload;
+	const struct famfs_xc_map *m;
+	struct famfs_omf_fmap f = {.fmap_ext_type = FAMFS_EXT_SIMPLE};
+	uint32_t max;
+
+	m = fs_xc_map(le, &max);
+	if (!m)
+		return 0;
+	if (h->xh_version < FAMFS_XE_VERSION_PACKED || m->xm_count > max) {
+		famfs_why(why, whylen, "create with a map: version %u, %u extents (at most %u)",
+			  h->xh_version, m->xm_count, max);
+		return -EINVAL;
+	}
+	f.fmap_count = m->xm_count;
+	for (uint32_t k = 0; k < m->xm_count; k++) {
+		f.se[k].ext_offset = m->xm_ext[k].off;
+		f.se[k].ext_len = m->xm_ext[k].len;
+	}
+	return check_fmap(&f, m->xm_size, sb, FAMFS_ALLOC_UNIT_SMALL, "(create)", true, why,
+			  whylen);
+}
+
 /* A single path component, NUL-terminated inside its field of @size bytes. */
 static int check_name_field(const char *field, size_t size, char *why, size_t whylen)
 {
@@ -252,7 +289,9 @@ int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct fam
 
 		fs_xe_names(le, &n);
 		rc = n.old_name ? check_name_field(n.old_name, n.old_size, why, whylen) : 0;
-		return rc ? rc : check_name_field(n.name, n.name_size, why, whylen);
+		if (!rc)
+			rc = check_name_field(n.name, n.name_size, why, whylen);
+		return rc ? rc : check_xc_map(le, sb, why, whylen);
 	}
 	case FAMFS_XE_RESIZE: {
 		const struct famfs_xe_resize *z = (const void *)le->le_payload;

@@ -322,6 +322,7 @@ int fs_compact(struct famfs_fs *fs)
 		struct famfs_inode *i = objs[o];
 		char path[FAMFS_PATH_MAX + 1];
 
+		i->compact_inline = false;
 		i->compact_up = (i->parent == fs->ns.root || i->parent->compact_up) &&
 				famfs_ns_path(i, path, sizeof(path)) == 0 &&
 				strlen(path) <= FAMFS_RELPATH_MAX;
@@ -383,9 +384,33 @@ int fs_compact(struct famfs_fs *fs)
 				c->xc_hdr.xh_version = FAMFS_XE_VERSION_LONG;
 			memcpy(((struct famfs_xe_create3 *)c)->xc_name, i->name, i->namelen + 1);
 			i->compact_up = false;
-			/* An empty file that keeps a map, or one whose map upstream kernels
-			 * cannot take (more than 2 extents), gets it after all objects in an
-			 * XE_RESIZE (one entry per object here: the inode maps count on it). */
+			i->compact_inline = false;
+			if (S_ISREG(i->mode) && i->fmap.fmap_ext_type == FAMFS_EXT_SIMPLE) {
+				/* A file whose map fits is one entry, with its times. */
+				uint32_t max;
+				struct famfs_xc_map *xm;
+
+				c->xc_hdr.xh_flags |= FAMFS_XC_MAP;
+				xm = (struct famfs_xc_map *)fs_xc_map(le, &max);
+				if (i->fmap.fmap_count <= max) {
+					if (c->xc_hdr.xh_version < FAMFS_XE_VERSION_PACKED)
+						c->xc_hdr.xh_version = FAMFS_XE_VERSION_PACKED;
+					xm->xm_size = i->size;
+					xm->xm_mtime_ns = i->mtime_ns;
+					xm->xm_atime_ns = i->atime_ns;
+					xm->xm_count = i->fmap.fmap_count;
+					for (uint32_t x = 0; x < i->fmap.fmap_count; x++) {
+						xm->xm_ext[x].off = i->fmap.se[x].ext_offset;
+						xm->xm_ext[x].len = i->fmap.se[x].ext_len;
+					}
+					i->compact_inline = true;
+				} else {
+					c->xc_hdr.xh_flags &= (uint16_t)~FAMFS_XC_MAP;
+				}
+			}
+			/* Otherwise an empty file that keeps a map, or one whose map upstream
+			 * kernels cannot take, gets it after all objects in an XE_RESIZE (one
+			 * entry per object here: the inode maps count on it). */
 		}
 		if (!le) {
 			rc = -ENOSPC;
@@ -395,8 +420,9 @@ int fs_compact(struct famfs_fs *fs)
 	for (uint64_t o = 0; o < nobj; o++) {
 		struct famfs_xe_resize *z;
 
-		if (!S_ISREG(objs[o]->mode) || !objs[o]->fmap.fmap_count || objs[o]->compact_up)
-			continue; /* no map, or it went with the FILE entry */
+		if (!S_ISREG(objs[o]->mode) || !objs[o]->fmap.fmap_count || objs[o]->compact_up ||
+		    objs[o]->compact_inline)
+			continue; /* no map, or it went with the FILE or XE_CREATE entry */
 		le = next_entry(&b, FAMFS_XE_RESIZE);
 		if (!le) {
 			rc = -ENOSPC;
@@ -413,7 +439,7 @@ int fs_compact(struct famfs_fs *fs)
 	for (uint64_t o = 0; o < nobj && b.n < b.cap; o++) {
 		struct famfs_xe_setattr *a;
 
-		if (!objs[o]->mtime_ns && !objs[o]->atime_ns)
+		if ((!objs[o]->mtime_ns && !objs[o]->atime_ns) || objs[o]->compact_inline)
 			continue;
 		le = next_entry(&b, FAMFS_XE_SETATTR);
 		a = (void *)le->le_payload;

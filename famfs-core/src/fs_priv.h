@@ -181,6 +181,9 @@ struct fs_xe_names {
 };
 /* check.c */
 void fs_xe_names(const struct famfs_log_entry *le, struct fs_xe_names *n);
+/* The map part of an XE_CREATE with FAMFS_XC_MAP (NULL without), and the most extents
+ * its layout holds. */
+const struct famfs_xc_map *fs_xc_map(const struct famfs_log_entry *le, uint32_t *max);
 
 /* fs.c */
 void fs_reap_locked(struct famfs_fs *fs);

@@ -439,12 +439,35 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 	if (rc)
 		return rc;
 	if (size == 0 || strlen(relpath) > FAMFS_RELPATH_MAX || !parent_upstream(fs, relpath) ||
-	    fs_upath_taken(fs, relpath)) {
+	    fs_upath_taken(fs, relpath) || (ap && ap->pack && size < fs->bm.align)) {
 		struct famfs_inode *ino;
 
-		/* An empty file, one under a renamed directory, or a path upstream hosts still
-		 * hold as another object: extension entries. */
+		/* An empty file, one under a renamed directory, a path upstream hosts still
+		 * hold as another object, or a small file to pack: extension entries. */
 		xe_create(fs, &le, relpath, mode & 07777, uid, gid);
+		if (size && !famfs_alloc_params_interleaved(ap)) {
+			/* One entry: the create with its map (FAMFS_XC_MAP). */
+			struct famfs_xe_hdr *h = (void *)le.le_payload;
+			struct famfs_xc_map *xm;
+			uint32_t max;
+
+			rc = allocate(fs, size, NULL, &fmap, relpath,
+				      size < fs->bm.align ? ALLOC_PACKED : ALLOC_LARGE, 0, false);
+			if (rc)
+				goto out_unlock;
+			h->xh_flags |= FAMFS_XC_MAP;
+			if (h->xh_version < FAMFS_XE_VERSION_PACKED)
+				h->xh_version = FAMFS_XE_VERSION_PACKED;
+			xm = (struct famfs_xc_map *)fs_xc_map(&le, &max);
+			xm->xm_size = size;
+			xm->xm_count = fmap.fmap_count;
+			for (uint32_t k = 0; k < fmap.fmap_count && k < max; k++) {
+				xm->xm_ext[k].off = fmap.se[k].ext_offset;
+				xm->xm_ext[k].len = fmap.se[k].ext_len;
+			}
+			rc = famfs_fs_append(fs, &le);
+			goto out_resolve;
+		}
 		rc = famfs_fs_append(fs, &le);
 		if (rc || size == 0)
 			goto out_resolve;

@@ -412,6 +412,11 @@ static void apply_xe_object(struct famfs_fs *fs, uint64_t index, const struct fa
 	tmpl->log_index = index;
 	tmpl->fmap.fmap_ext_type = FAMFS_EXT_SIMPLE;
 	tmpl->mtime_ns = tmpl->ctime_ns = tmpl->atime_ns = h->xh_time_ns;
+	if (tmpl->fmap.fmap_count || tmpl->size) {
+		/* XE_CREATE with its map: as a FILE entry, the extents are claimed whatever
+		 * becomes of the name. */
+		claim_fmap(fs, &tmpl->fmap);
+	}
 	if (famfs_ns_add(&fs->ns, dir, name, tmpl, NULL)) {
 		reject(fs, index, "create of '%s': name taken", name);
 		return;
@@ -469,8 +474,28 @@ static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct fam
 		    .gid = c->xc_gid,
 		    .flags = FAMFS_FM_ALL_HOSTS_RW,
 		};
+		uint32_t max;
+		const struct famfs_xc_map *xm = fs_xc_map(le, &max);
 
+		if (xm && S_ISREG(tmpl.mode)) {
+			tmpl.size = xm->xm_size;
+			tmpl.fmap.fmap_count = xm->xm_count;
+			for (uint32_t k = 0; k < xm->xm_count && k < max; k++) {
+				tmpl.fmap.se[k].ext_offset = xm->xm_ext[k].off;
+				tmpl.fmap.se[k].ext_len = xm->xm_ext[k].len;
+			}
+		}
 		apply_xe_object(fs, index, h, c->xc_parent, nm.name, &tmpl);
+		if (xm && S_ISREG(tmpl.mode)) {
+			struct famfs_inode *i = famfs_ns_get(&fs->ns, tmpl.ino);
+
+			if (i && i->log_index == index) {
+				if (xm->xm_mtime_ns)
+					i->mtime_ns = xm->xm_mtime_ns;
+				if (xm->xm_atime_ns)
+					i->atime_ns = xm->xm_atime_ns;
+			}
+		}
 		return;
 	}
 	case FAMFS_XE_MKNOD: {

@@ -162,6 +162,18 @@ expect_good gw cp r1.bin :/a/r1.bin # same size: rewritten, restartable
 expect_fail "different size" gw cp r2.bin :/a/r1.bin
 expect_fail "use -r" gw cp tree :/tree
 expect_good gw cp -r tree :/
+# Small files are packed: 4 KiB and one log entry each; --upstream gives a 2 MiB unit.
+mkdir -p tiny && for i in $(seq 100); do echo "tiny $i" > "tiny/t$i"; done
+used() { gw info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["space"]["used"])'; }
+nent() { gw log --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["next_index"])'; }
+u0=$(used) e0=$(nent)
+expect_good gw cp -r tiny :/
+u1=$(used) e1=$(nent)
+expect_good [ $((u1 - u0)) -eq $((100 * 4096)) ]
+expect_good [ $((e1 - e0)) -eq 101 ] # the directory and one entry per file
+expect_good bash -c '"$0" -d dev.img cat /tiny/t77 | cmp - tiny/t77' "$GW"
+expect_good gw cp --upstream tiny/t1 :/t1-upstream
+expect_out "extent 0: offset 0x[0-9a-f]*00000 length 0x200000" gw stat /t1-upstream
 expect_good gw cp -r :/tree back
 expect_good diff -r tree back
 expect_good gw cp :/a/r1.bin out.bin

@@ -464,19 +464,19 @@ static void famfs_alloc_params_check_rejects_each_bad_parameter(void **state)
 		struct famfs_alloc_params p;
 		uint64_t capacity;
 	} bad[] = {
-	    {"nbuckets 0", {0, 1, 2 * MIB, 1}, 4 * GIB},
-	    {"nbuckets 65", {65, 3, 2 * MIB, 1}, 128 * GIB},
-	    {"nstrips 0", {4, 0, 2 * MIB, 1}, 4 * GIB},
-	    {"nstrips > nbuckets", {4, 5, 2 * MIB, 1}, 4 * GIB},
-	    {"nstrips > 16", {64, 17, 2 * MIB, 1}, 64 * GIB},
-	    {"chunk 0", {4, 3, 0, 1}, 4 * GIB},
-	    {"chunk 3 MiB (not a power of two)", {4, 3, 3 * MIB, 1}, 4 * GIB},
-	    {"chunk 6 MiB (multiple, not a power of two)", {4, 3, 6 * MIB, 1}, 4 * GIB},
-	    {"chunk 4 KiB (power of two, not a multiple)", {4, 3, 4096, 1}, 4 * GIB},
-	    {"chunk 1 MiB (power of two, not a multiple)", {4, 3, 1 * MIB, 1}, 4 * GIB},
-	    {"bucket 0.8 GiB", {5, 3, 2 * MIB, 1}, 4 * GIB},
-	    {"bucket 1 GiB - 2 MiB", {4, 3, 2 * MIB, 1}, 4 * GIB - 8 * MIB},
-	    {"bucket on a 2 GiB device", {4, 2, 2 * MIB, 1}, 2 * GIB},
+	    {"nbuckets 0", {0, 1, 2 * MIB, 1, false}, 4 * GIB},
+	    {"nbuckets 65", {65, 3, 2 * MIB, 1, false}, 128 * GIB},
+	    {"nstrips 0", {4, 0, 2 * MIB, 1, false}, 4 * GIB},
+	    {"nstrips > nbuckets", {4, 5, 2 * MIB, 1, false}, 4 * GIB},
+	    {"nstrips > 16", {64, 17, 2 * MIB, 1, false}, 64 * GIB},
+	    {"chunk 0", {4, 3, 0, 1, false}, 4 * GIB},
+	    {"chunk 3 MiB (not a power of two)", {4, 3, 3 * MIB, 1, false}, 4 * GIB},
+	    {"chunk 6 MiB (multiple, not a power of two)", {4, 3, 6 * MIB, 1, false}, 4 * GIB},
+	    {"chunk 4 KiB (power of two, not a multiple)", {4, 3, 4096, 1, false}, 4 * GIB},
+	    {"chunk 1 MiB (power of two, not a multiple)", {4, 3, 1 * MIB, 1, false}, 4 * GIB},
+	    {"bucket 0.8 GiB", {5, 3, 2 * MIB, 1, false}, 4 * GIB},
+	    {"bucket 1 GiB - 2 MiB", {4, 3, 2 * MIB, 1, false}, 4 * GIB - 8 * MIB},
+	    {"bucket on a 2 GiB device", {4, 2, 2 * MIB, 1, false}, 2 * GIB},
 	};
 
 	(void)state;
@@ -498,16 +498,16 @@ static void famfs_alloc_params_check_why_names_the_field(void **state)
 	char why[256];
 
 	(void)state;
-	p = (struct famfs_alloc_params){65, 3, 2 * MIB, 1};
+	p = (struct famfs_alloc_params){65, 3, 2 * MIB, 1, false};
 	assert_int_equal(famfs_alloc_params_check(&p, 128 * GIB, UNIT, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "nbuckets"));
-	p = (struct famfs_alloc_params){4, 5, 2 * MIB, 1};
+	p = (struct famfs_alloc_params){4, 5, 2 * MIB, 1, false};
 	assert_int_equal(famfs_alloc_params_check(&p, 4 * GIB, UNIT, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "nstrips"));
-	p = (struct famfs_alloc_params){4, 3, 3 * MIB, 1};
+	p = (struct famfs_alloc_params){4, 3, 3 * MIB, 1, false};
 	assert_int_equal(famfs_alloc_params_check(&p, 4 * GIB, UNIT, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "chunk"));
-	p = (struct famfs_alloc_params){5, 3, 2 * MIB, 1};
+	p = (struct famfs_alloc_params){5, 3, 2 * MIB, 1, false};
 	assert_int_equal(famfs_alloc_params_check(&p, 4 * GIB, UNIT, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "1 GiB"));
 }

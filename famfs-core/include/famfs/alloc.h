@@ -24,6 +24,7 @@
 #ifndef FAMFS_ALLOC_H
 #define FAMFS_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,10 @@ struct famfs_alloc_params {
 	uint32_t nstrips;    /* 1..nbuckets, at most 16 */
 	uint64_t chunk_size; /* power of two, multiple of the unit */
 	unsigned int seed;   /* bucket order; 0 picks one from the clock */
+	/* A file created smaller than 2 MiB gets packed pages, in one extension entry
+	 * (upstream hosts do not see it); otherwise it is 2 MiB-aligned, in upstream form
+	 * where it can be. Not part of the interleave geometry. */
+	bool pack;
 };
 
 /** Size the bitmap for @p capacity bytes and mark [0, @p reserved_bytes). 0 or -ENOMEM. */

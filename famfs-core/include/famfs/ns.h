@@ -51,6 +51,7 @@ struct famfs_inode {
 	bool upstream;		    /* an upstream host replaying the log has it at this path */
 	bool memerr;		    /* a memory error hit its extents: I/O answers -EIO */
 	bool compact_up;	    /* compaction's mark: written in upstream form */
+	bool compact_inline;	    /* compaction's mark: its map and times went with it */
 	struct famfs_inode *parent; /* NULL for the root and for unlinked inodes */
 	struct famfs_inode *child_head, *child_tail, *next_sibling, *prev_sibling;
 	uint64_t nchildren;

@@ -72,7 +72,13 @@
  *    knows that directory by its old name, so a FILE/MKDIR entry would fail there).
  *    48 parent ino (8) | 56 mode (4: permission bits, plus S_IFDIR for a directory) |
  *    60 uid (4) | 64 gid (4) | 68 pad | 72 reserved (8, 0) | 80 name (80, one component).
- *    The map of a non-empty file follows in an XE_RESIZE entry.
+ *    The map of a non-empty file follows in an XE_RESIZE entry, or, with xh_flags
+ *    FAMFS_XC_MAP (version 2 or 3 entries), in the entry itself, right after the name
+ *    field (at 160, or 336 in version 3): size (8) | mtime ns (8) | atime ns (8) |
+ *    extent count (4) | pad (4) | extents (16 each: device offset (8), length (8); at most
+ *    FAMFS_XC_MAP_MAX (16), 10 in version 3), a simple map with 4 KiB multiples. A small
+ *    file is then one entry: `famfs-gw cp` writes packed files this way, and compaction
+ *    every file in extension form whose map fits.
  *    Replay: like FILE/MKDIR: the parent must be a directory, the name free.
  *  XE_REMOVE 0x4702: unlink a file or remove an empty directory.
  *    48 parent ino (8) | 56 name (80). Replay: the object must be the child @name of
@@ -216,6 +222,23 @@ extern "C" {
 #define FAMFS_XE_VERSION_LONG 3
 /** The newest version this build reads. */
 #define FAMFS_XE_VERSION_MAX 3
+
+/** XE_CREATE xh_flags: a file's size, times and map follow the name (see above). */
+#define FAMFS_XC_MAP	 0x1
+#define FAMFS_XC_MAP_MAX 16
+
+/** The map part of an XE_CREATE with FAMFS_XC_MAP. */
+struct famfs_xc_map {
+	uint64_t xm_size;
+	uint64_t xm_mtime_ns;
+	uint64_t xm_atime_ns;
+	uint32_t xm_count;
+	uint32_t xm_pad;
+	struct {
+		uint64_t off;
+		uint64_t len;
+	} xm_ext[];
+};
 
 /** A name field of version 3 entries: FAMFS_NAME_MAX (255) bytes and the NUL. */
 #define FAMFS_XE_LONG_NAME 256
@@ -384,6 +407,9 @@ struct famfs_xe_mknod3 {
 
 #define FAMFS_XE_OFF(s, m) (16 + offsetof(struct s, m))
 _Static_assert(FAMFS_XE_OFF(famfs_xe_create3, xc_name) == 80, "create3 name");
+_Static_assert(sizeof(struct famfs_xc_map) == 32, "map part header");
+_Static_assert(160 + 32 + 16 * FAMFS_XC_MAP_MAX <= 536, "v1 create map fits");
+_Static_assert(336 + 32 + 16 * 10 <= 536, "v3 create map fits");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_remove3, xr_name) == 56, "remove3 name");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_rename3, xn_new_name) == 72, "rename3 new name");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_mknod3, xk_name) == 80, "mknod3 name");
