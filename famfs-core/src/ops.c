@@ -815,7 +815,7 @@ static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, u
 		rc = grow_map(fs, ino, &m, cap, size, defer);
 		if (rc)
 			goto out_unlock;
-	} else if (m.fmap_ext_type == FAMFS_EXT_SIMPLE) {
+	} else if (size < ino->size && m.fmap_ext_type == FAMFS_EXT_SIMPLE) {
 		/* Keep whole blocks up to the new end (pages for a packed map); the rest is
 		 * given up. */
 		uint64_t unit = fmap_aligned(&m, fs->bm.align) ? fs->bm.align : fs->bm.unit;

@@ -1088,6 +1088,29 @@ static void ext_deferred_commit_logs_one_entry(void **state)
 	xclose(state, m);
 }
 
+/* A file written in 128 KiB pieces to 5 MB keeps a short map (writers grow in place). */
+static void ext_deferred_sequential_growth_keeps_few_extents(void **state)
+{
+	struct famfs_fs *m = xopen(state, 0);
+	struct famfs_inode *f;
+	uint64_t ino;
+
+	assert_int_equal(famfs_fs_create(m, "seq", 0, 0644, 0, 0, NULL, &f), 0);
+	ino = f->ino;
+	for (uint64_t sz = 128 << 10; sz <= 5 * MIB; sz += 128 << 10) {
+		assert_int_equal(famfs_fs_grow_deferred(m, ino, sz - (128 << 10), sz), 0);
+		f = famfs_fs_get(m, ino);
+		assert_true(famfs_fmap_capacity(&f->fmap) >= sz);
+	}
+	assert_true(f->fmap.fmap_count <= 3);
+	assert_int_equal(famfs_fs_commit(m, ino), 0);
+	f = must_resolve(m, "seq");
+	assert_int_equal(f->size, 5 * MIB);
+	assert_true(f->fmap.fmap_count <= 3);
+	assert_true(famfs_fmap_capacity(&f->fmap) < 5 * MIB + 2 * MIB); /* trimmed */
+	xclose(state, m);
+}
+
 /* Another process changes or removes a file with pending changes. */
 static void ext_deferred_meets_other_processes(void **state)
 {
@@ -2174,6 +2197,7 @@ int main(void)
 	    T(ext_long_names_and_paths),
 	    T(ext_deferred_commit_logs_one_entry),
 	    T(ext_deferred_meets_other_processes),
+	    T(ext_deferred_sequential_growth_keeps_few_extents),
 	    T(ext_resize_regrown_tail_reads_zeros),
 	    T(ext_resize_pending_list_matches_pending_bytes),
 	    T(ext_setattr_logs_xe_setattr),
