@@ -321,6 +321,41 @@ static void trim(struct famfs_fs *fs, struct fs_dirty *d)
 	}
 }
 
+/*
+ * Publication: a file that clients created is logged in upstream's FILE form at its
+ * first commit when upstream can express it (omf_ext.h): a regular file not yet
+ * upstream's, nothing logged of its map, a size, 1 or 2 2 MiB-aligned simple extents, a
+ * path of at most 79 bytes under directories upstream holds that no earlier FILE or
+ * MKDIR named. Fills @le and returns true; the caller holds ns_lock.
+ */
+static bool publication(struct famfs_fs *fs, const struct fs_dirty *d, struct famfs_log_entry *le)
+{
+	struct famfs_inode *i = alive(fs, d->ino);
+	char path[FAMFS_PATH_MAX + 1];
+	struct famfs_inode cur;
+
+	if (!i || !S_ISREG(i->mode) || i->upstream || !d->map || d->l_fmap.fmap_count ||
+	    d->l_size || !d->size || d->fmap.fmap_ext_type != FAMFS_EXT_SIMPLE ||
+	    d->fmap.fmap_count < 1 || d->fmap.fmap_count > 2 || fs_fmap_packed(fs, &d->fmap) ||
+	    !fs_chain_upstream(i->parent) || famfs_ns_path(i, path, sizeof(path)) ||
+	    strlen(path) > FAMFS_RELPATH_MAX || fs_upath_taken(fs, path))
+		return false;
+	/* Mode and owner as they will be (pending or logged). */
+	memset(&cur, 0, sizeof(cur));
+	fs_attrs_apply(&cur, &d->l_attrs);
+	fs_attrs_apply(&cur, &d->attrs);
+	memset(le, 0, sizeof(*le));
+	le->le_type = FAMFS_LOG_FILE;
+	le->le_file.fm_size = d->size;
+	le->le_file.fm_flags = FAMFS_FM_ALL_HOSTS_RW;
+	le->le_file.fm_uid = cur.uid;
+	le->le_file.fm_gid = cur.gid;
+	le->le_file.fm_mode = cur.mode & 07777;
+	memcpy(le->le_file.fm_relpath, path, strlen(path) + 1);
+	le->le_file.fm_fmap = d->fmap;
+	return true;
+}
+
 /* Build the one entry that logs @d. */
 static void build(struct famfs_fs *fs, const struct fs_dirty *d, struct famfs_log_entry *le)
 {
@@ -361,6 +396,7 @@ int fs_dirty_commit(struct famfs_fs *fs, uint64_t ino)
 {
 	struct famfs_log_entry le;
 	struct fs_dirty *d, saved;
+	bool published;
 	int rc;
 
 	pthread_rwlock_wrlock(&fs->ns_lock);
@@ -376,13 +412,33 @@ int fs_dirty_commit(struct famfs_fs *fs, uint64_t ino)
 	}
 	trim(fs, d);
 	saved = *d;
-	build(fs, d, &le);
+	d->l_attrs.valid = FAMFS_XE_SET_MODE | FAMFS_XE_SET_UID | FAMFS_XE_SET_GID;
+	published = publication(fs, d, &le);
+	if (!published)
+		build(fs, d, &le);
 	/* Replay of the entry claims the unlogged pages and sets the values. */
 	undo(fs, d);
 	pending_pages(fs, d, false);
 	remove_at(fs, d);
 	pthread_rwlock_unlock(&fs->ns_lock);
 	rc = famfs_fs_append(fs, &le);
+	if (rc == 0 && published &&
+	    (saved.attrs.valid & (FAMFS_XE_SET_MTIME | FAMFS_XE_SET_ATIME))) {
+		/* The times upstream's entry cannot carry. */
+		struct famfs_xe_setattr *a = (void *)le.le_payload;
+
+		memset(&le, 0, sizeof(le));
+		le.le_type = FAMFS_XE_SETATTR;
+		a->xs_hdr.xh_version = FAMFS_XE_VERSION;
+		a->xs_hdr.xh_ino = ino;
+		a->xs_hdr.xh_time_ns = fs_now_ns();
+		a->xs_valid = saved.attrs.valid & (FAMFS_XE_SET_MTIME | FAMFS_XE_SET_ATIME);
+		a->xs_mtime_ns = saved.attrs.mtime_ns;
+		a->xs_atime_ns = saved.attrs.atime_ns;
+		if (famfs_fs_append(fs, &le))
+			famfs_warn("inode %llu: its times could not be logged",
+				   (unsigned long long)ino);
+	}
 	pthread_rwlock_wrlock(&fs->ns_lock);
 	if (rc) {
 		/* Not logged: keep it pending, as it was. */

@@ -1111,6 +1111,65 @@ static void ext_deferred_sequential_growth_keeps_few_extents(void **state)
 	xclose(state, m);
 }
 
+/* A file clients made is published in upstream form at its first commit, when it can be. */
+static void ext_deferred_first_commit_publishes_upstream_form(void **state)
+{
+	struct famfs_fs *m = xopen(state, 0);
+	struct famfs_fs *c;
+	struct famfs_fsck_report r;
+	struct famfs_inode *f, *s;
+	const uint8_t *e;
+	uint64_t ino, n0, sino;
+
+	assert_int_equal(famfs_fs_create(m, "pub", 0, 0644, 0, 0, NULL, &f), 0);
+	ino = f->ino;
+	assert_int_equal(famfs_fs_grow_deferred(m, ino, 0, 3 * MIB), 0);
+	write_pattern(m, "pub", 0x9);
+	assert_int_equal(famfs_fs_setattr_deferred(m, ino, FAMFS_ATTR_MODE | FAMFS_ATTR_MTIME, 0600,
+						   0, 0, 987654321, 0),
+			 0);
+	n0 = next_index(m);
+	assert_int_equal(famfs_fs_commit(m, ino), 0);
+	assert_int_equal(next_index(m), n0 + 2); /* FILE, then the times */
+	e = entry_at(m, n0);
+	assert_int_equal(rd32(e, 8), FAMFS_LOG_FILE);
+	assert_int_equal(rd64(e, 16), 3 * MIB);
+	assert_int_equal(rd32(e, 36), 0600);
+	assert_name_field(e, 40, "pub");
+	e = entry_at(m, n0 + 1);
+	assert_int_equal(rd32(e, 8), FAMFS_XE_SETATTR);
+	f = must_resolve(m, "pub");
+	assert_int_equal(f->ino, ino); /* the same inode */
+	assert_true(f->upstream);
+	assert_int_equal(f->size, 3 * MIB);
+	assert_int_equal(f->mtime_ns, 987654321);
+	/* A small (packed) file stays in extension form. */
+	assert_int_equal(famfs_fs_create(m, "small", 0, 0644, 0, 0, NULL, &s), 0);
+	sino = s->ino;
+	assert_int_equal(famfs_fs_grow_deferred(m, sino, 0, 5000), 0);
+	n0 = next_index(m);
+	assert_int_equal(famfs_fs_commit(m, sino), 0);
+	assert_int_equal(rd32(entry_at(m, n0), 8), FAMFS_XE_RESIZE);
+	assert_false(must_resolve(m, "small")->upstream);
+	/* A second commit of the published file is an extension entry. */
+	assert_int_equal(famfs_fs_grow_deferred(m, ino, 3 * MIB, 5 * MIB), 0);
+	write_pattern(m, "pub", 0x9);
+	n0 = next_index(m);
+	assert_int_equal(famfs_fs_commit(m, ino), 0);
+	assert_int_equal(rd32(entry_at(m, n0), 8), FAMFS_XE_RESIZE);
+
+	c = xopen(state, 1);
+	assert_same_view(m, c, "a client after a publication");
+	check_pattern(c, "pub", 0x9);
+	assert_int_equal(famfs_fs_stats(c)->collisions, 0);
+	xclose(state, c);
+	assert_int_equal(famfs_fsck(famfs_fs_dev(m), &r), 0);
+	assert_int_equal(r.collisions, 0);
+	assert_int_equal(r.leaked, 0);
+	famfs_fsck_report_free(&r);
+	xclose(state, m);
+}
+
 /* Another process changes or removes a file with pending changes. */
 static void ext_deferred_meets_other_processes(void **state)
 {
@@ -2197,6 +2256,7 @@ int main(void)
 	    T(ext_long_names_and_paths),
 	    T(ext_deferred_commit_logs_one_entry),
 	    T(ext_deferred_meets_other_processes),
+	    T(ext_deferred_first_commit_publishes_upstream_form),
 	    T(ext_deferred_sequential_growth_keeps_few_extents),
 	    T(ext_resize_regrown_tail_reads_zeros),
 	    T(ext_resize_pending_list_matches_pending_bytes),

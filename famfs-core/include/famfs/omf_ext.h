@@ -127,6 +127,24 @@
  * free. Until then the space is *reserved*: the process lists it in its reservation area
  * so that no other process of the master host hands it out.
  *
+ * Publication. A file that clients created (XE_CREATE) is logged in upstream's FILE form
+ * at its first commit when upstream can express it: a regular file with a size, nothing
+ * of its map logged yet, 1 or 2 2 MiB-aligned simple extents, a path of at most 79 bytes
+ * under directories upstream holds that no earlier FILE or MKDIR named. The commit then
+ * writes that FILE entry instead of the XE_RESIZE (times follow in an XE_SETATTR), and
+ * upstream hosts see the file. Replay: a FILE entry whose path names an existing regular
+ * file in extension form with no size and no map gives that same inode the entry's size,
+ * map, mode and owner (older famfs-gw builds skip it, the name being taken).
+ *
+ * Publication. A file that clients created (XE_CREATE) is logged in upstream's FILE form
+ * at its first commit when upstream can express it: a regular file with a size, nothing
+ * of its map logged yet, 1 or 2 2 MiB-aligned simple extents, a path of at most 79 bytes
+ * under directories upstream holds that no earlier FILE or MKDIR named. The commit then
+ * writes that FILE entry instead of the XE_RESIZE (times follow in an XE_SETATTR), and
+ * upstream hosts see the file. Replay: a FILE entry whose path names an existing regular
+ * file in extension form with no size and no map gives that same inode the entry's size,
+ * map, mode and owner (older famfs-gw builds skip it, the name being taken).
+ *
  * Reservation areas (superblock region offset FAMFS_RESV_OFFSET = 1 MiB, upstream never
  * reads it): FAMFS_HT_SLOTS areas of 4096 bytes, area i belongs to host-table slot i:
  *   0 key (8: the owning slot's key when written; an area whose key is not its slot's
