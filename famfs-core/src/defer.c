@@ -247,6 +247,58 @@ static struct fs_dirty *get_record(struct famfs_fs *fs, struct famfs_inode *ino)
 	return d;
 }
 
+int fs_dirty_relocate(struct famfs_fs *fs, struct famfs_inode *ino, struct famfs_omf_fmap *m,
+		      const struct famfs_omf_fmap *nm)
+{
+	uint64_t pos = 0, unit = fs->bm.unit, dst = nm->se[0].ext_offset;
+	struct fs_dirty *d;
+	void *fault;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&fs->ns_lock); /* no reader or writer of the file meanwhile */
+	d = get_record(fs, ino);
+	if (!d) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t k = 0; k < m->fmap_count && pos < ino->size; k++) {
+		uint64_t n =
+		    m->se[k].ext_len < ino->size - pos ? m->se[k].ext_len : ino->size - pos;
+
+		if (fs_dev_fill(fs->dev->base + dst + pos, fs->dev->base + m->se[k].ext_offset, n,
+				&fault)) {
+			famfs_err(
+			    "'%s': memory error (SIGBUS) moving it to 2 MiB-aligned space; it "
+			    "stays where it is",
+			    ino->name);
+			rc = -EIO;
+			goto out;
+		}
+		pos += n;
+	}
+	/* The old pages that the log does not hold were this process's only: free. */
+	for (uint32_t k = 0; k < m->fmap_count; k++) {
+		for (uint64_t off = m->se[k].ext_offset;
+		     off < m->se[k].ext_offset + m->se[k].ext_len; off += unit) {
+			uint64_t b = off / unit;
+
+			if (!holds(&d->l_fmap, off) && b < fs->bm.nbits &&
+			    !((fs->pending_bm.words[b / 64] >> (b % 64)) & 1))
+				famfs_bitmap_clear(&fs->bm, off, unit);
+		}
+	}
+	d->map = true;
+	d->size = ino->size;
+	d->fmap = *nm;
+	ino->fmap = *nm;
+	*m = *nm;
+out:
+	if (rc)
+		famfs_bitmap_clear_fmap(&fs->bm, nm);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return rc;
+}
+
 int fs_dirty_set_map(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size,
 		     const struct famfs_omf_fmap *m)
 {

@@ -242,6 +242,12 @@ struct fs_dirty *fs_dirty_find(struct famfs_fs *fs, uint64_t ino);
  * lock, not ns_lock. -ENOSPC when the reservation area is full (log it instead). */
 int fs_dirty_set_map(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size,
 		     const struct famfs_omf_fmap *m);
+/* Move @ino's bytes from the packed map @m to @nm (one 2 MiB-aligned extent, allocated,
+ * not logged): the pending map becomes @nm (and so does @m); the old pages the log does
+ * not hold are free. The caller holds the appender lock, not ns_lock. 0, -EIO or
+ * -ENOMEM (then @nm is given back). */
+int fs_dirty_relocate(struct famfs_fs *fs, struct famfs_inode *ino, struct famfs_omf_fmap *m,
+		      const struct famfs_omf_fmap *nm);
 /* Log what is pending for @ino; the caller holds the appender lock, not ns_lock. */
 int fs_dirty_commit(struct famfs_fs *fs, uint64_t ino);
 /* Log everything pending (stops at the first failure); the caller holds the appender lock. */

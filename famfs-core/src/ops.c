@@ -735,6 +735,17 @@ static int grow_map(struct famfs_fs *fs, struct famfs_inode *ino, struct famfs_o
 		uint64_t need = (size - cap + align - 1) / align * align;
 		uint64_t more = cap < GROW_MAX ? cap : GROW_MAX;
 
+		if (keep && last && cap < align && fs_fmap_packed(fs, m)) {
+			/* A packed file grows past 2 MiB before anyone saw its map: it moves to
+			 * 2 MiB-aligned space (at most 2 MiB to copy), so that it keeps one
+			 * extent, maps with huge pages and can be published upstream. */
+			rc = allocate(fs, (size + align - 1) / align * align, NULL, &add, ino->name,
+				      ALLOC_LARGE, 0, true);
+			if (rc == 0)
+				return fs_dirty_relocate(fs, ino, m, &add);
+			rc = -ENOSPC;
+		}
+
 		if (last && last->ext_offset % align == 0 && last->ext_len % align == 0)
 			rc = allocate(fs, need, NULL, &add, ino->name, ALLOC_AT,
 				      last->ext_offset + last->ext_len, keep);

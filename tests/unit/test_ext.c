@@ -1143,6 +1143,20 @@ static void ext_deferred_first_commit_publishes_upstream_form(void **state)
 	assert_true(f->upstream);
 	assert_int_equal(f->size, 3 * MIB);
 	assert_int_equal(f->mtime_ns, 987654321);
+	/* A file written from nothing in 128 KiB pieces moves out of its packed pages when
+	 * it passes 2 MiB, and is published too. */
+	assert_int_equal(famfs_fs_create(m, "grown", 0, 0644, 0, 0, NULL, &s), 0);
+	sino = s->ino;
+	for (uint64_t sz = 128 << 10; sz <= 3 * MIB; sz += 128 << 10)
+		assert_int_equal(famfs_fs_grow_deferred(m, sino, sz - (128 << 10), sz), 0);
+	write_pattern(m, "grown", 0x5);
+	s = must_resolve(m, "grown");
+	assert_int_equal(s->fmap.fmap_count, 1);
+	assert_int_equal(s->fmap.se[0].ext_offset % (2 * MIB), 0);
+	n0 = next_index(m);
+	assert_int_equal(famfs_fs_commit(m, sino), 0);
+	assert_int_equal(rd32(entry_at(m, n0), 8), FAMFS_LOG_FILE);
+	assert_true(must_resolve(m, "grown")->upstream);
 	/* A small (packed) file stays in extension form. */
 	assert_int_equal(famfs_fs_create(m, "small", 0, 0644, 0, 0, NULL, &s), 0);
 	sino = s->ino;
@@ -1161,6 +1175,7 @@ static void ext_deferred_first_commit_publishes_upstream_form(void **state)
 	c = xopen(state, 1);
 	assert_same_view(m, c, "a client after a publication");
 	check_pattern(c, "pub", 0x9);
+	check_pattern(c, "grown", 0x5);
 	assert_int_equal(famfs_fs_stats(c)->collisions, 0);
 	xclose(state, c);
 	assert_int_equal(famfs_fsck(famfs_fs_dev(m), &r), 0);
