@@ -13,6 +13,9 @@
 #     fail with BAD_SEQID/BAD_STATEID), over NFSv3 8 in flight (CREATE)
 #   * stats: 20000 LOOKUP+GETATTR over a 10000-entry directory, 16 in flight (ops/s)
 #   * readdir: that directory listed 3 times (entries/s)
+#   * the loopback TCP ceiling (tests/bench/tcp_ceiling: one connection over 127.0.0.1,
+#     1 MiB writes), measured in each repetition, and each sequential read as a
+#     fraction of it
 # Each measurement alternates between the two exports (which one goes first swaps every
 # repetition); a figure is the median of the repetitions, the ratio the median of the
 # per-repetition ratios FAMFS / VFS (VFS / FAMFS for the CPU time), so above 1 is always
@@ -33,6 +36,7 @@ build=$(cd "${1:-build}" 2> /dev/null && pwd) || { echo "usage: nfs_bench.sh [BU
 gw=$build/gateway/famfs-gw
 plugin=$build/fsal_famfs/libfsalfamfs.so
 bench=${NFS_BENCH_BIN:-$build/tests/nfs_bench}
+tcp=$(dirname "$bench")/tcp_ceiling
 vfs_plugin=/usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so
 versions=${NFS_BENCH_VERS:-4 3}
 reps=${NFS_BENCH_REPS:-5}
@@ -221,6 +225,7 @@ for vers in $versions; do
 	done
 	for r in $(seq "$reps"); do
 		echo "nfs_bench: NFSv$vers, repetition $r of $reps"
+		[ -x "$tcp" ] && vals[$vers,tcp,famfs]+="$("$tcp" 2048 2> /dev/null || echo failed) "
 		for ex in $(order "$r"); do run seqread "$ex" seqread /big.bin 32 "$gpid"; done
 		for ex in $(order "$r"); do run randread "$ex" randread /big.bin 20000 16; done
 		for ex in $(order "$r"); do
@@ -271,6 +276,15 @@ for vers in $versions; do
 	line create "creates, 2000 empty files x${cdepth[$vers]} (files/s)" 1.0 0
 	line stat "stats, LOOKUP+GETATTR x16 (ops/s)" 1.0 0
 	line readdir "readdir, 10000 entries x3 (entries/s)" 1.0 0
+	# shellcheck disable=SC2086 # the values, one word each
+	ceil=$(median ${vals[$vers,tcp,famfs]:-})
+	sf=$(median ${vals[$vers,seqread,famfs]:-})
+	sv=$(median ${vals[$vers,seqread,vfs]:-})
+	frac() { awk -v s="$1" -v c="$2" 'BEGIN { if (s !~ /^[0-9.]+$/ || c !~ /^[0-9.]+$/ || !c) print "n/a"; else printf "%.2f", s / c }'; }
+	printf '%-42s %12s %12s %7s %12s\n' "loopback TCP ceiling, 1 connection (MiB/s)" "$ceil" "" "" ""
+	printf '%-42s %12s %12s %7s %12s\n' "seq read as a fraction of the ceiling" "$(frac "$sf" "$ceil")" \
+		"$(frac "$sv" "$ceil")" "" ">=0.8"
+	machine+=" v$vers.tcp=$ceil v$vers.seqread.famfs.of_tcp=$(frac "$sf" "$ceil")"
 done
 echo
 echo "FAMFS, VFS: the median of $reps runs. ratio: the median of the $reps per-repetition ratios"
