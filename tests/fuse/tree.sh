@@ -44,10 +44,15 @@ fuse_require
 now() { date +%s.%N; }
 
 # ---------------------------------------------------------------- the source tree
+updated=false
 for p in $PKGS; do
 	ls "$CACHE/${p}"_*.deb > /dev/null 2>&1 && continue
+	(cd "$CACHE" && apt-get download "$p" > /dev/null 2>&1) && continue
+	cp /var/cache/apt/archives/"${p}"_*.deb "$CACHE/" 2> /dev/null && continue
+	# Stale package lists: refresh them once, then try again.
+	$updated || { apt-get update -qq > /dev/null 2>&1; updated=true; }
 	(cd "$CACHE" && apt-get download "$p" > /dev/null 2>&1) ||
-		cp /var/cache/apt/archives/"${p}"_*.deb "$CACHE/" 2> /dev/null
+		echo "    (package $p: neither downloadable nor in the apt cache)"
 done
 ndeb=0
 for d in "$CACHE"/*.deb; do
