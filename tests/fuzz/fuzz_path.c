@@ -15,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char parent[FAMFS_RELPATH_MAX + 1], why[160], tiny[4], joined[2 * FAMFS_RELPATH_MAX + 2];
+	char parent[FAMFS_PATH_MAX + 1], why[160], tiny[4], joined[2 * FAMFS_PATH_MAX + 2];
 	const char *name;
 	char *path = malloc(size + 1);
 	int rc;

@@ -21,7 +21,7 @@ static struct fuzz_dev dev;
 static void walk(struct famfs_fs *fs, struct famfs_inode *dir, int depth)
 {
 	struct famfs_inode *c, *r;
-	char path[FAMFS_MAX_PATHLEN];
+	char path[FAMFS_PATH_MAX + 1];
 
 	if (depth > 64)
 		return;

@@ -181,7 +181,7 @@ static void famfs_relpath_check_why_is_optional_and_bounded(void **state)
 
 static void famfs_relpath_split_parent_and_name(void **state)
 {
-	char parent[FAMFS_RELPATH_MAX + 1];
+	char parent[FAMFS_PATH_MAX + 1];
 	const char *name;
 	char *p;
 
