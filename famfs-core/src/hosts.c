@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -184,6 +185,42 @@ void fs_resv_unmark(struct famfs_fs *fs, struct famfs_resv_extent *set, size_t n
 	free(set);
 }
 
+/*
+ * A header whose fields are whole but whose CRC does not match: the master was killed
+ * between storing flags or generation and storing the CRC (ht_commit). The master host's
+ * read-write open, holding the appender lock (no commit can be under way), stores the CRC
+ * again, so the log can still be compacted. What it cannot vouch for is made safe: known
+ * flags only, and the no-upstream declaration withdrawn (freed space waits again until
+ * an admin declares it anew).
+ */
+static void repair_torn(struct famfs_fs *fs, struct famfs_ht_header *h)
+{
+	int tries;
+
+	if (fs->role != FAMFS_ROLE_MASTER || fs->dev->readonly)
+		return;
+	for (tries = 0; flock(fs->dev->fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || tries >= 200)
+			return;
+		usleep(10000);
+	}
+	famfs_cache_invalidate(h, sizeof(*h));
+	if (h->ht_crc != ht_crc(h)) {
+		bool declared = h->ht_flags & FAMFS_HT_NO_UPSTREAM;
+
+		h->ht_flags &= FAMFS_HT_COMPACTING;
+		ht_commit(h);
+		famfs_warn("%s: the host table header's CRC did not match (an update was "
+			   "interrupted); its CRC is stored again (generation %llu%s)%s",
+			   fs->dev->path, (unsigned long long)h->ht_generation,
+			   h->ht_flags & FAMFS_HT_COMPACTING ? ", a compaction to finish" : "",
+			   declared ? "; the no-upstream declaration is withdrawn: run "
+				      "'famfs-gw hosts --no-upstream' again if it holds"
+				    : "");
+	}
+	flock(fs->dev->fd, LOCK_UN);
+}
+
 void fs_hosts_attach(struct famfs_fs *fs)
 {
 	struct famfs_ht_header *h = (void *)(fs->dev->base + FAMFS_HT_OFFSET);
@@ -198,6 +235,9 @@ void fs_hosts_attach(struct famfs_fs *fs)
 		fs_hosts_init_table(fs->sb, 0);
 		famfs_info("%s: host table created", fs->dev->path);
 	}
+	if (h->ht_version == FAMFS_HT_VERSION && h->ht_nslots == FAMFS_HT_SLOTS &&
+	    h->ht_crc != ht_crc(h))
+		repair_torn(fs, h);
 	if (h->ht_version != FAMFS_HT_VERSION || h->ht_nslots != FAMFS_HT_SLOTS ||
 	    h->ht_crc != ht_crc(h)) {
 		famfs_warn("%s: host table header is damaged (version %u, %u slots); freed space "

@@ -107,6 +107,43 @@ static void test_killed_registration(void **state)
 	test_dev_remove(&t);
 }
 
+/* A master killed between storing the generation and storing the header's CRC. */
+static void test_torn_header_is_repaired(void **state)
+{
+	struct test_dev t;
+	struct famfs_fs *m, *c, *again;
+	struct famfs_fsck_report r;
+	struct famfs_inode *ino;
+	uint64_t gen;
+
+	(void)state;
+	test_dev_make(&t, TEST_GIB, 8 << 20);
+	m = test_dev_open(&t, 0);
+	assert_int_equal(famfs_fs_set_no_upstream(m, true), 0);
+	assert_int_equal(famfs_fs_create(m, "f", 2 << 20, 0644, 0, 0, NULL, &ino), 0);
+	m->ht->ht_generation++; /* stored; the CRC is not */
+	gen = m->ht->ht_generation;
+	famfs_fs_close(m);
+
+	/* A client host cannot vouch for it: it does not use the table. */
+	c = test_dev_open(&t, 1);
+	assert_null(c->ht);
+	famfs_fs_close(c);
+	/* The master's next open stores the CRC again; the no-upstream declaration, which
+	 * it cannot vouch for, is withdrawn. */
+	again = test_dev_open(&t, 0);
+	assert_non_null(again->ht);
+	assert_int_equal(again->ht->ht_generation, gen);
+	assert_false(famfs_fs_no_upstream(again));
+	assert_int_equal(famfs_fs_resolve(again, "f", &ino), 0);
+	assert_int_equal(famfs_fs_compact(again) == 0 || famfs_fs_compact(again) == -ENOSPC, 1);
+	assert_int_equal(famfs_fsck(famfs_fs_dev(again), &r), 0);
+	assert_int_equal(r.nerrors, 0);
+	famfs_fsck_report_free(&r);
+	famfs_fs_close(again);
+	test_dev_remove(&t);
+}
+
 struct jrec {
 	uint64_t off, count, crc;
 };
@@ -214,6 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_killed_registration),
+	    cmocka_unit_test(test_torn_header_is_repaired),
 	    cmocka_unit_test(test_interrupted_compaction),
 	};
 

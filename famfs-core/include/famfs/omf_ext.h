@@ -185,7 +185,12 @@
  * finds all 256 taken runs unregistered (with a warning), and reuse does not wait for
  * it. Read-only opens never create the table and never register. A process that finds
  * the header damaged (version, slot count or crc) does not register, never reuses freed
- * space and cannot compact the log.
+ * space and cannot compact the log. One exception: a header whose version and slot count
+ * are right and only the crc is wrong was torn by a master killed between storing a
+ * field and storing the crc; the master host's next read-write open, holding the
+ * appender lock, stores the crc again, keeping the generation and COMPACTING (the
+ * compaction is then finished) and withdrawing FAMFS_HT_NO_UPSTREAM, which it cannot
+ * vouch for.
  *
  * Header flag FAMFS_HT_NO_UPSTREAM: an admin declared that no upstream famfs host mounts
  * this file system (`famfs-gw hosts --no-upstream`, or mkfs --no-upstream). Upstream
