@@ -56,13 +56,25 @@ uint64_t famfs_bitmap_mark(struct famfs_bitmap *bm, uint64_t off, uint64_t len)
 	uint64_t n = (len + bm->unit - 1) / bm->unit;
 	uint64_t collisions = 0;
 
-	for (uint64_t b = first; b < first + n && b < bm->nbits; b++) {
+	uint64_t end = first + n < bm->nbits ? first + n : bm->nbits;
+
+	for (uint64_t b = first; b < end;) {
+		if (b % 64 == 0 && b + 64 <= end) { /* a whole word at once */
+			uint64_t used = (uint64_t)__builtin_popcountll(bm->words[b / 64]);
+
+			collisions += used;
+			bm->nset += 64 - used;
+			bm->words[b / 64] = ~0ULL;
+			b += 64;
+			continue;
+		}
 		if (bit_test(bm, b)) {
 			collisions++;
 		} else {
 			bit_set(bm, b);
 			bm->nset++;
 		}
+		b++;
 	}
 	return collisions;
 }
@@ -72,11 +84,20 @@ void famfs_bitmap_clear(struct famfs_bitmap *bm, uint64_t off, uint64_t len)
 	uint64_t first = off / bm->unit;
 	uint64_t n = (len + bm->unit - 1) / bm->unit;
 
-	for (uint64_t b = first; b < first + n && b < bm->nbits; b++) {
+	uint64_t end = first + n < bm->nbits ? first + n : bm->nbits;
+
+	for (uint64_t b = first; b < end;) {
+		if (b % 64 == 0 && b + 64 <= end) { /* a whole word at once */
+			bm->nset -= (uint64_t)__builtin_popcountll(bm->words[b / 64]);
+			bm->words[b / 64] = 0;
+			b += 64;
+			continue;
+		}
 		if (bit_test(bm, b)) {
 			bit_clear(bm, b);
 			bm->nset--;
 		}
+		b++;
 	}
 }
 

@@ -129,7 +129,8 @@ size_t fs_resv_mark_foreign(struct famfs_fs *fs, struct famfs_resv_extent **out)
 	*out = NULL;
 	if (!fs->ht)
 		return 0;
-	famfs_cache_invalidate(slots_of(fs->ht), FAMFS_HT_SLOTS * sizeof(struct famfs_ht_slot));
+	/* Only processes of this host (the master's) write areas, under the appender lock
+	 * this one holds: its caches see their stores, nothing needs invalidating. */
 	for (size_t i = 0; i < FAMFS_HT_SLOTS; i++) {
 		struct famfs_ht_slot *s = &slots_of(fs->ht)[i];
 		struct famfs_resv_area *a = area_of(fs, i);
@@ -138,11 +139,9 @@ size_t fs_resv_mark_foreign(struct famfs_fs *fs, struct famfs_resv_extent **out)
 
 		if (!key || s == fs->slot)
 			continue;
-		famfs_cache_invalidate(a, 32);
 		if (a->ra_key != key || !a->ra_count)
 			continue;
 		cnt = a->ra_count < FAMFS_RESV_MAX ? a->ra_count : FAMFS_RESV_MAX;
-		famfs_cache_invalidate(a->ra_ext, cnt * sizeof(a->ra_ext[0]));
 		for (uint32_t k = 0; k < cnt; k++) {
 			uint64_t off = a->ra_ext[k].re_off / unit * unit, end;
 

@@ -44,9 +44,34 @@ static void note_takeover(struct famfs_fs *fs, uint64_t off)
 }
 
 /* Claim [off, off+len): units that were pending are taken over, units in use collide. */
+/* Are any of the bits [b, b + n) of @bm set? */
+static bool any_set(const struct famfs_bitmap *bm, uint64_t b, uint64_t n)
+{
+	uint64_t end = b + n < bm->nbits ? b + n : bm->nbits;
+
+	for (; b < end;) {
+		if (b % 64 == 0 && b + 64 <= end) {
+			if (bm->words[b / 64])
+				return true;
+			b += 64;
+			continue;
+		}
+		if (bm_test(bm, b))
+			return true;
+		b++;
+	}
+	return false;
+}
+
 static void claim_range(struct famfs_fs *fs, uint64_t off, uint64_t len)
 {
 	uint64_t unit = fs->bm.unit, first = off / unit, n = (len + unit - 1) / unit;
+
+	/* The common case: nothing pending, nothing used there: one pass over words. */
+	if (!any_set(&fs->pending_bm, first, n) && !any_set(&fs->bm, first, n)) {
+		famfs_bitmap_mark(&fs->bm, first * unit, n * unit);
+		return;
+	}
 
 	for (uint64_t b = first; b < first + n && b < fs->bm.nbits; b++) {
 		if (bm_test(&fs->pending_bm, b)) {
