@@ -50,6 +50,19 @@ void famfs_bitmap_fini(struct famfs_bitmap *bm)
 	memset(bm, 0, sizeof(*bm));
 }
 
+/* Move the hint past the bits that are set from it on. */
+static void hint_advance(struct famfs_bitmap *bm)
+{
+	while (bm->hint < bm->nbits) {
+		if (bm->hint % 64 == 0 && bm->words[bm->hint / 64] == ~0ULL)
+			bm->hint += 64;
+		else if (bit_test(bm, bm->hint))
+			bm->hint++;
+		else
+			break;
+	}
+}
+
 uint64_t famfs_bitmap_mark(struct famfs_bitmap *bm, uint64_t off, uint64_t len)
 {
 	uint64_t first = off / bm->unit;
@@ -76,6 +89,8 @@ uint64_t famfs_bitmap_mark(struct famfs_bitmap *bm, uint64_t off, uint64_t len)
 		}
 		b++;
 	}
+	if (first <= bm->hint && bm->hint < end)
+		hint_advance(bm);
 	return collisions;
 }
 
@@ -86,6 +101,8 @@ void famfs_bitmap_clear(struct famfs_bitmap *bm, uint64_t off, uint64_t len)
 
 	uint64_t end = first + n < bm->nbits ? first + n : bm->nbits;
 
+	if (first < end && first < bm->hint)
+		bm->hint = first;
 	for (uint64_t b = first; b < end;) {
 		if (b % 64 == 0 && b + 64 <= end) { /* a whole word at once */
 			bm->nset -= (uint64_t)__builtin_popcountll(bm->words[b / 64]);
@@ -166,6 +183,8 @@ static uint64_t find_run(const struct famfs_bitmap *bm, uint64_t lo, uint64_t hi
 
 	if (hi > bm->nbits)
 		hi = bm->nbits;
+	if (lo < bm->hint)
+		lo = bm->hint; /* every bit below it is set: no run starts there */
 	if (step > 1) {
 		for (uint64_t b = (lo + step - 1) / step * step; b + n <= hi; b += step)
 			if (run_free(bm, b, n))

@@ -38,6 +38,7 @@ struct famfs_bitmap {
 	uint64_t unit;	       /* bytes per bit */
 	uint64_t align;	       /* large allocations start and end here: max(unit, 2 MiB) */
 	uint64_t small_cursor; /* where the next packed allocation starts looking */
+	uint64_t hint;	       /* every bit below this one is set (searches start here) */
 	uint64_t nbits;	       /* ceil(capacity / unit) */
 	uint64_t nset;	       /* bits set, reserved ones included */
 	uint64_t reserved;     /* bits of the superblock region and log */
