@@ -9,12 +9,16 @@
  * changes under famfs_fs_lock() with the mutators of fs.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "famfs/dev.h"
+#include "famfs/direct.h"
 #include "famfs/io.h"
 #include "famfs/ll.h"
 #include "famfs/msg.h"
@@ -500,6 +504,39 @@ ssize_t famfs_ll_read(struct famfs_ll *ll, uint64_t ino, uint64_t off, void *buf
 		*eof = off + (uint64_t)n >= i->size;
 	famfs_fs_rdunlock(ll->fs);
 	return n;
+}
+
+int famfs_ll_direct_map(struct famfs_ll *ll, uint64_t ino, struct famfs_direct_map *out)
+{
+	const struct famfs_dev *dev = famfs_fs_dev(ll->fs);
+	const struct famfs_superblock *sb = (const void *)dev->base;
+	char path[PATH_MAX];
+	struct famfs_inode *i;
+	int rc;
+
+	if (!realpath(dev->path, path))
+		snprintf(path, sizeof(path), "%s", dev->path);
+	if (strlen(path) >= sizeof(out->dm_dev))
+		return -ENAMETOOLONG;
+	memset(out, 0, sizeof(*out));
+	out->dm_magic = FAMFS_DIRECT_MAGIC;
+	out->dm_version = FAMFS_DIRECT_VERSION;
+	out->dm_flags = (dev->is_dax ? FAMFS_DM_DAX : 0) | (ll->readonly ? FAMFS_DM_RDONLY : 0);
+	out->dm_dev_offset = dev->offset;
+	out->dm_align = dev->is_dax && dev->align > 4096 ? dev->align : 4096;
+	memcpy(out->dm_fs_uuid, sb->sb_uuid, FAMFS_UUID_LEN);
+	strcpy(out->dm_dev, path);
+	famfs_fs_rdlock(ll->fs);
+	rc = ll_file(ll, ino, &i);
+	if (!rc && i->memerr)
+		rc = -EIO;
+	if (!rc) {
+		out->dm_ino = i->ino;
+		out->dm_size = i->size;
+		out->dm_fmap = i->fmap;
+	}
+	famfs_fs_rdunlock(ll->fs);
+	return rc;
 }
 
 ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const void *buf, size_t len)

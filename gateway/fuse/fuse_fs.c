@@ -23,6 +23,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "famfs/direct.h"
 #include "famfs/io.h"
 #include "famfs/ll.h"
 #include "famfs/omf_ext.h"
@@ -477,6 +478,36 @@ static void fm_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, buf, (size_t)n);
 }
 
+/*
+ * FAMFS_DIRECT_IOC_MAP: the file's map, for processes of this host that map the device
+ * themselves (famfs/direct.h, libfamfs_direct.so). Any other command is not ours.
+ */
+static void fm_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf, size_t in_bufsz,
+		     size_t out_bufsz)
+{
+	struct famfs_direct_map m;
+	int rc;
+
+	(void)arg;
+	(void)fi;
+	(void)in_buf;
+	(void)in_bufsz;
+	if (cmd != FAMFS_DIRECT_IOC_MAP || (flags & FUSE_IOCTL_COMPAT)) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	if (out_bufsz < sizeof(m)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	rc = famfs_ll_direct_map(fm_of(req)->ll, ino, &m);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_ioctl(req, 0, &m, sizeof(m));
+}
+
 static void fm_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -659,6 +690,7 @@ static const struct fuse_lowlevel_ops fm_ops = {
     .flush = fm_flush,
     .fsync = fm_fsync,
     .fallocate = fm_fallocate,
+    .ioctl = fm_ioctl,
     .release = fm_release,
     .opendir = fm_opendir,
     .readdir = fm_readdir,

@@ -7,6 +7,8 @@
 #   * time to replay a full 8 MiB log (15420 entries)
 #   * the FAMFS FSAL against the packaged FSAL_VFS over NFS (nfs_bench.sh)
 #   * sequential write/read through a famfs-gw FUSE mount against the mapping (fuse_bench.sh)
+#   * reads, mmap and writes through libfamfs_direct.so against FUSE and the mapping
+#     (direct_bench.sh)
 #   * a real tree (Debian packages) unpacked with tar into a FUSE mount and into tmpfs:
 #     time, space against du -s, log entries per object (tests/fuse/tree.sh)
 # Each is compared with upstream famfs's measured 90-120 ms per created file.
@@ -44,6 +46,7 @@ python3 -c 'import sys; print("famfs-gw info on a %d-entry log (process start + 
 # The FUSE mount against the mapping, side by side (needs /dev/fuse: root).
 if [ "$(id -u)" -eq 0 ] && [ -c /dev/fuse ]; then
 	"$(dirname "${BASH_SOURCE[0]}")/fuse_bench.sh" "$build" 1024
+	"$(dirname "${BASH_SOURCE[0]}")/direct_bench.sh" "$build" 512
 	echo "== a real tree through FUSE, against tmpfs"
 	FAMFS_GW=$gw bash "$(dirname "${BASH_SOURCE[0]}")/../fuse/tree.sh" | grep '^    (' ||
 		echo "tree: failed (see the fuse_tree test)"

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "famfs/guard.h" /* famfs_io_guard_install() */
 #include "famfs/omf.h"
 
 #ifdef __cplusplus
@@ -59,12 +60,6 @@ ssize_t famfs_file_read(struct famfs_fs *fs, const struct famfs_inode *ino, uint
  */
 ssize_t famfs_file_write(struct famfs_fs *fs, const struct famfs_inode *ino, uint64_t off,
 			 const void *buf, size_t len);
-
-/**
- * (Re)install the SIGBUS handler behind the I/O guard. The first I/O does it; call it
- * again if the program changed the SIGBUS disposition afterwards.
- */
-void famfs_io_guard_install(void);
 
 /** Zero file bytes [off, off+len) of @p fmap on the device (flushed). 0 or -ERANGE. */
 int famfs_fmap_zero(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, uint64_t off,

@@ -262,6 +262,17 @@ int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
  */
 ssize_t famfs_ll_readlink(struct famfs_ll *ll, uint64_t ino, char *buf, size_t len);
 
+struct famfs_direct_map;
+
+/**
+ * The map of regular file @p ino for a direct mapping by a process of this host
+ * (famfs/direct.h): its size, extents (pending growth included) and the device, by its
+ * absolute path. Flags say devdax and, on a host that is not the master, read-only.
+ * @return 0; -ESTALE; -EISDIR or -EINVAL not a regular file; -EIO the file had a memory
+ *         error; -ENAMETOOLONG a device path over FAMFS_DIRECT_DEV_MAX.
+ */
+int famfs_ll_direct_map(struct famfs_ll *ll, uint64_t ino, struct famfs_direct_map *out);
+
 /** famfs_ll_unlink() kinds. */
 enum famfs_ll_kind { FAMFS_LL_ANY = 0, FAMFS_LL_FILE, FAMFS_LL_DIR };
 
