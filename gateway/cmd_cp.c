@@ -3,10 +3,12 @@
  * @file cmd_cp.c
  * @brief famfs-gw cp: host files into famfs, famfs files out to the host.
  *
- * Famfs paths carry a ':' prefix. Data moves in 1 MiB pieces through the mapping; writes
- * are flushed from the CPU cache piece by piece (famfs_file_write), reads invalidate first
- * (another host may have written). A copy into an existing famfs file of exactly the
- * source's size rewrites it, so an interrupted cp can be run again.
+ * Famfs paths carry a ':' prefix. Data moves with io_uring straight between the host file
+ * and the mapped extents (xfer.h). A new famfs file is filled before it is created: its
+ * space is preallocated (held in this process's reservation area, not logged) and the
+ * file is logged, in one entry, only once every byte is in, so an interrupted cp leaves
+ * no file behind (nor any space taken). A copy into an existing famfs file of exactly the
+ * source's size rewrites it in place. --json prints a summary of the run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,11 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "famfs/dev.h"
 #include "famfs/io.h"
 #include "famfs/path.h"
 #include "gw.h"
+#include "json.h"
+#include "xfer.h"
 
-#define CP_CHUNK     (1u << 20)
 #define PROGRESS_MIN (64ULL << 20) /* files at least this large show a bar */
 
 struct cp_ctx {
@@ -34,8 +38,17 @@ struct cp_ctx {
 	bool have_mode;
 	mode_t mode;
 	bool tty;
-	uint8_t *buf;
+	bool json;
+	struct xfer_opts xo;
 	int errors;
+	/* the run, for --json */
+	uint64_t files, bytes;
+	bool any_uring, any_plain, any_direct;
+	char note[160];
+	/* the file being copied, for the progress bar */
+	const char *cur_name;
+	uint64_t cur_total;
+	double cur_t0;
 };
 
 static double now_s(void)
@@ -46,12 +59,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress(struct cp_ctx *c, const char *name, uint64_t done, uint64_t total, double t0,
-		     bool last)
+static void progress(void *arg, uint64_t done)
 {
+	struct cp_ctx *c = arg;
+	uint64_t total = c->cur_total;
+	double dt = now_s() - c->cur_t0;
 	char bar[31];
 	int fill;
-	double dt = now_s() - t0;
 
 	if (!c->tty || total < PROGRESS_MIN)
 		return;
@@ -59,10 +73,36 @@ static void progress(struct cp_ctx *c, const char *name, uint64_t done, uint64_t
 	memset(bar, '#', (size_t)fill);
 	memset(bar + fill, ' ', (size_t)(30 - fill));
 	bar[30] = '\0';
-	fprintf(stderr, "\r%-24.24s [%s] %3d%% %8.1f MiB/s", name, bar, (int)(100 * done / total),
-		dt > 0 ? (double)done / (1 << 20) / dt : 0.0);
-	if (last)
+	fprintf(stderr, "\r%-24.24s [%s] %3d%% %8.1f MiB/s", c->cur_name, bar,
+		(int)(100 * done / total), dt > 0 ? (double)done / (1 << 20) / dt : 0.0);
+	if (done == total)
 		fputc('\n', stderr);
+}
+
+/* Start the bar of a file; after its copy, count it for --json. */
+static void file_begin(struct cp_ctx *c, const char *name, uint64_t total)
+{
+	c->cur_name = name;
+	c->cur_total = total;
+	c->cur_t0 = now_s();
+}
+
+static void file_end(struct cp_ctx *c, const struct xfer_stats *st, int rc)
+{
+	if (c->tty && c->cur_total >= PROGRESS_MIN && st->bytes < c->cur_total)
+		fputc('\n', stderr); /* the bar stopped short */
+	c->bytes += st->bytes;
+	if (rc == 0)
+		c->files++;
+	c->any_uring |= st->uring;
+	c->any_plain |= !st->uring;
+	c->any_direct |= st->direct;
+	if (st->note[0]) {
+		if (!c->note[0] && !c->json)
+			fprintf(stderr, "famfs-gw: cp: note: %s\n", st->note);
+		if (!c->note[0])
+			snprintf(c->note, sizeof(c->note), "%s", st->note);
+	}
 }
 
 static bool is_famfs(const char *p)
@@ -78,77 +118,93 @@ static int famfs_join(const char *dir, const char *name, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* Fill the extents @fmap (@size bytes) from host file @src. */
+static int fill_from(struct cp_ctx *c, const char *src, const char *rel,
+		     const struct famfs_omf_fmap *fmap, uint64_t size)
+{
+	struct xfer_stats st;
+	int rc;
+
+	file_begin(c, rel, size);
+	rc = xfer_in(famfs_fs_dev(c->fs)->base, fmap, size, src, &c->xo, &st);
+	file_end(c, &st, rc);
+	if (rc)
+		gw_error("cp", "%s -> :%s: %s", src, rel, st.error);
+	return rc;
+}
+
 static int copy_in_file(struct cp_ctx *c, const char *src, const struct stat *st, const char *rel)
 {
+	mode_t mode = c->have_mode ? c->mode : (st->st_mode & 0777);
+	uint64_t size = (uint64_t)st->st_size;
+	struct famfs_omf_fmap fmap;
 	struct famfs_inode *ino;
-	double t0 = now_s();
-	uint64_t off = 0;
-	int fd, rc;
+	int rc;
 
-	if (st->st_size == 0) {
+	if (size == 0) {
 		fprintf(stderr,
 			"famfs-gw: cp: warning: %s: empty file skipped (famfs files hold "
 			"at least one byte)\n",
 			src);
 		return 0;
 	}
-	/* The log lock is held to find or create the file only, not for its bytes: other
-	 * appenders of this host (the gateway, a FUSE mount) wait at most that long. The
-	 * pin keeps the file's space from reuse should it be removed meanwhile. */
+	if (access(src, R_OK) < 0) {
+		rc = -errno;
+		gw_error("cp", "%s: %s", src, strerror(errno));
+		return rc;
+	}
+	/* The log lock is held to find, preallocate or create the file only, not for its
+	 * bytes: other appenders of this host (the gateway, a FUSE mount) wait at most that
+	 * long. */
 	rc = famfs_fs_lock(c->fs);
 	if (rc)
 		return rc;
 	rc = famfs_fs_resolve(c->fs, rel, &ino);
 	if (rc == 0) {
-		if (S_ISDIR(ino->mode) || ino->size != (uint64_t)st->st_size) {
+		/* Rewrite in place; the pin keeps its space should it be removed meanwhile. */
+		if (S_ISDIR(ino->mode) || ino->size != size) {
 			gw_error("cp",
 				 ":%s: exists with a different size; famfs files keep the size "
 				 "they were created with",
 				 rel);
-			rc = -EEXIST;
+			famfs_fs_unlock(c->fs);
+			return -EEXIST;
 		}
-	} else {
-		rc = famfs_fs_creat(c->fs, rel, (uint64_t)st->st_size,
-				    c->have_mode ? c->mode : (st->st_mode & 0777), getuid(),
-				    getgid(), &c->ap, &ino);
-		if (rc)
-			gw_error("cp", "%s -> :%s: %s", src, rel, strerror(-rc));
-	}
-	if (rc == 0)
 		famfs_fs_pin(c->fs, ino);
-	famfs_fs_unlock(c->fs);
-	if (rc)
-		return rc;
-	fd = open(src, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		gw_error("cp", "%s: %s", src, strerror(errno));
+		famfs_fs_unlock(c->fs);
+		rc = fill_from(c, src, rel, &ino->fmap, size);
 		famfs_fs_unpin(c->fs, ino);
 		return rc;
 	}
-	while (off < (uint64_t)st->st_size) {
-		ssize_t n = read(fd, c->buf, CP_CHUNK), w;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			gw_error("cp", "%s: read at %llu: %s", src, (unsigned long long)off,
-				 n < 0 ? strerror(errno) : "file shrank while copying");
-			break;
+	rc = famfs_fs_prealloc(c->fs, rel, size, &c->ap, &fmap);
+	famfs_fs_unlock(c->fs);
+	if (rc == -EOPNOTSUPP || rc == -EBUSY) {
+		/* An interleaved file under a path upstream cannot hold (or no room to hold
+		 * space unlogged): create it, then fill it. */
+		rc = famfs_fs_creat(c->fs, rel, size, mode, getuid(), getgid(), &c->ap, &ino);
+		if (rc) {
+			gw_error("cp", "%s -> :%s: %s", src, rel, strerror(-rc));
+			return rc;
 		}
-		w = famfs_file_write(c->fs, ino, off, c->buf, (size_t)n);
-		if (w != n) {
-			rc = w < 0 ? (int)w : -EIO;
-			gw_error("cp", ":%s: write at %llu: %s", rel, (unsigned long long)off,
-				 strerror(-rc));
-			break;
-		}
-		off += (uint64_t)n;
-		progress(c, rel, off, (uint64_t)st->st_size, t0, off == (uint64_t)st->st_size);
+		famfs_fs_lock(c->fs);
+		famfs_fs_pin(c->fs, ino);
+		famfs_fs_unlock(c->fs);
+		rc = fill_from(c, src, rel, &ino->fmap, size);
+		famfs_fs_unpin(c->fs, ino);
+		return rc;
 	}
-	close(fd);
-	famfs_fs_unpin(c->fs, ino);
+	if (rc) {
+		gw_error("cp", "%s -> :%s: %s", src, rel, strerror(-rc));
+		return rc;
+	}
+	rc = fill_from(c, src, rel, &fmap, size);
+	if (rc) {
+		famfs_fs_prealloc_free(c->fs, &fmap);
+		return rc;
+	}
+	rc = famfs_fs_create_prealloc(c->fs, rel, size, mode, getuid(), getgid(), &fmap, NULL);
+	if (rc)
+		gw_error("cp", "%s -> :%s: %s", src, rel, strerror(-rc));
 	return rc;
 }
 
@@ -225,8 +281,6 @@ static int copy_in(struct cp_ctx *c, const char *src, const char *rel)
 static int copy_out(struct cp_ctx *c, const struct famfs_inode *ino, const char *rel,
 		    const char *dst)
 {
-	double t0 = now_s();
-	uint64_t off = 0;
 	int fd, rc = 0;
 
 	if (S_ISDIR(ino->mode)) {
@@ -258,31 +312,18 @@ static int copy_out(struct cp_ctx *c, const struct famfs_inode *ino, const char 
 		gw_error("cp", "%s: %s", dst, strerror(errno));
 		return rc;
 	}
-	while (off < ino->size) {
-		ssize_t n = famfs_file_read(c->fs, ino, off, c->buf, CP_CHUNK, FAMFS_IO_INVALIDATE);
+	if (ino->memerr) {
+		rc = -EIO;
+		gw_error("cp", ":%s: a memory error was found under this file", rel);
+	} else {
+		struct xfer_stats st;
 
-		if (n <= 0) {
-			rc = n < 0 ? (int)n : -EIO;
-			gw_error("cp", ":%s: read at %llu: %s", rel, (unsigned long long)off,
-				 strerror(-rc));
-			break;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(fd, c->buf + done, (size_t)(n - done));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = -errno;
-				gw_error("cp", "%s: %s", dst, strerror(errno));
-				goto out_close;
-			}
-			done += w;
-		}
-		off += (uint64_t)n;
-		progress(c, rel, off, ino->size, t0, off == ino->size);
+		file_begin(c, rel, ino->size);
+		rc = xfer_out(famfs_fs_dev(c->fs)->base, &ino->fmap, ino->size, fd, &c->xo, &st);
+		file_end(c, &st, rc);
+		if (rc)
+			gw_error("cp", ":%s -> %s: %s", rel, dst, st.error);
 	}
-out_close:
 	if (close(fd) < 0 && !rc) {
 		rc = -errno;
 		gw_error("cp", "%s: %s", dst, strerror(errno));
@@ -317,9 +358,14 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 	    {"chunk-size", required_argument, NULL, 'C'},
 	    {"seed", required_argument, NULL, 'S'},
 	    {"upstream", no_argument, NULL, 'U'},
+	    {"direct", no_argument, NULL, 'D'},
+	    {"no-direct", no_argument, NULL, 'b'},
+	    {"no-uring", no_argument, NULL, 'u'},
+	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct cp_ctx c = {.tty = isatty(STDERR_FILENO), .ap.pack = true};
+	double t0 = now_s();
 	const char *dst;
 	int nsrc, opt, rc = 0;
 
@@ -346,6 +392,18 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 		case 'U':
 			c.ap.pack = false; /* small files too in upstream form (2 MiB each) */
 			break;
+		case 'D':
+			c.xo.direct = XFER_DIRECT_ALWAYS;
+			break;
+		case 'b':
+			c.xo.direct = XFER_DIRECT_NEVER;
+			break;
+		case 'u':
+			c.xo.no_uring = true;
+			break;
+		case 'j':
+			c.json = true;
+			break;
 		default:
 			return gw_usage("cp", true);
 		}
@@ -365,14 +423,11 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 			return GW_EXIT_USAGE;
 		}
 	}
-	c.buf = malloc(CP_CHUNK);
-	if (!c.buf)
-		return GW_EXIT_FAIL;
+	c.xo.progress = progress;
+	c.xo.arg = &c;
 	/* Into famfs: the log lock is taken per file (copy_in_file) and per directory. */
-	if (is_famfs(dst) ? gw_open_locked(ctx, "cp", &c.fs) : gw_open(ctx, "cp", false, &c.fs)) {
-		free(c.buf);
+	if (is_famfs(dst) ? gw_open_locked(ctx, "cp", &c.fs) : gw_open(ctx, "cp", false, &c.fs))
 		return GW_EXIT_FAIL;
-	}
 	if (is_famfs(dst)) {
 		const char *dst_rel = gw_relpath(dst + 1);
 		struct famfs_inode *dino;
@@ -430,6 +485,23 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 	}
 out:
 	famfs_fs_close(c.fs);
-	free(c.buf);
+	if (c.json) {
+		double dt = now_s() - t0;
+		struct jw w;
+
+		jw_init(&w, stdout);
+		jw_obj_begin(&w, NULL);
+		jw_u64(&w, "files", c.files);
+		jw_u64(&w, "bytes", c.bytes);
+		jw_u64(&w, "microseconds", (uint64_t)(dt * 1e6));
+		jw_u64(&w, "mib_per_s", dt > 0 ? (uint64_t)((double)c.bytes / (1 << 20) / dt) : 0);
+		jw_str(&w, "engine",
+		       c.any_uring ? (c.any_plain ? "io_uring+pread" : "io_uring") : "pread");
+		jw_bool(&w, "direct", c.any_direct);
+		jw_str(&w, "note", c.note);
+		jw_u64(&w, "errors", (uint64_t)c.errors + (rc ? 1 : 0));
+		jw_obj_end(&w);
+		jw_finish(&w);
+	}
 	return rc || c.errors ? GW_EXIT_FAIL : GW_EXIT_OK;
 }

@@ -202,19 +202,6 @@ int fs_compact_recover(struct famfs_fs *fs)
 	return rc;
 }
 
-/*
- * Can the kernels upstream famfs pairs with map @m? At most 2 simple extents (their
- * FAMFS_MAX_EXTENTS), or one interleaved extent. Otherwise a file goes to extension form.
- */
-static bool upstream_mappable(const struct famfs_fs *fs, const struct famfs_omf_fmap *m)
-{
-	if (fs_fmap_packed(fs, m))
-		return false; /* packed pages: upstream kernels map 2 MiB-aligned extents */
-	if (m->fmap_ext_type == FAMFS_EXT_SIMPLE)
-		return m->fmap_count >= 1 && m->fmap_count <= 2;
-	return m->fmap_count == 1;
-}
-
 int fs_compact(struct famfs_fs *fs)
 {
 	uint64_t old_next = fs->log->lh_next_index, ino_base = fs->ino_base + old_next + 2;
@@ -362,7 +349,7 @@ int fs_compact(struct famfs_fs *fs)
 			le->le_mkdir.md_mode = i->mode & 07777;
 			memcpy(le->le_mkdir.md_relpath, path, strlen(path) + 1);
 		} else if (S_ISREG(i->mode) && i->compact_up && i->size > 0 &&
-			   upstream_mappable(fs, &i->fmap)) {
+			   fs_upstream_mappable(fs, &i->fmap)) {
 			le = next_entry(&b, FAMFS_LOG_FILE);
 			le->le_file.fm_size = i->size;
 			le->le_file.fm_flags = i->flags ? i->flags : FAMFS_FM_ALL_HOSTS_RW;

@@ -187,6 +187,9 @@ void fs_dirty_attach_all(struct famfs_fs *fs)
 		d->detached = false;
 		k++;
 	}
+	/* Preallocated files-to-be: a rebuilt bitmap knows only the log. */
+	for (size_t k = 0; k < fs->npre; k++)
+		famfs_bitmap_mark_fmap(&fs->bm, &fs->pre[k]);
 }
 
 void fs_dirty_undo_all(struct famfs_fs *fs)
@@ -195,11 +198,32 @@ void fs_dirty_undo_all(struct famfs_fs *fs)
 		undo(fs, &fs->dirty[k]);
 }
 
-/* List every pending map's unlogged extents in this process's area. */
+/* Add @x to @e[*n]; false when the area is full. */
+static bool resv_add(struct famfs_resv_extent *e, uint32_t *n, const struct famfs_omf_extent *x)
+{
+	if (*n == FAMFS_RESV_MAX)
+		return false;
+	e[*n].re_off = x->ext_offset;
+	e[(*n)++].re_len = x->ext_len;
+	return true;
+}
+
+/* List every pending map's unlogged extents, and every preallocation, in this process's
+ * area. */
 static int publish(struct famfs_fs *fs)
 {
 	struct famfs_resv_extent e[FAMFS_RESV_MAX];
 	uint32_t n = 0;
+
+	for (size_t k = 0; k < fs->npre; k++) {
+		const struct famfs_omf_fmap *m = &fs->pre[k];
+		bool il = m->fmap_ext_type == FAMFS_EXT_INTERLEAVE;
+		uint32_t cnt = il ? (uint32_t)m->ie[0].ie_nstrips : m->fmap_count;
+
+		for (uint32_t x = 0; x < cnt; x++)
+			if (!resv_add(e, &n, il ? &m->ie[0].ie_strips[x] : &m->se[x]))
+				return -ENOSPC;
+	}
 
 	for (size_t k = 0; k < fs->ndirty; k++) {
 		const struct fs_dirty *d = &fs->dirty[k];
@@ -213,15 +237,18 @@ static int publish(struct famfs_fs *fs)
 					  d->l_fmap.se[y].ext_len == se->ext_len;
 			if (logged)
 				continue;
-			if (n == FAMFS_RESV_MAX)
+			if (!resv_add(e, &n, se))
 				return -ENOSPC;
-			e[n].re_off = se->ext_offset;
-			e[n++].re_len = se->ext_len;
 		}
 	}
 	fs_resv_publish(fs, e, n);
 	fs->resv_stale = false;
 	return 0;
+}
+
+int fs_pre_publish(struct famfs_fs *fs)
+{
+	return publish(fs);
 }
 
 static struct fs_dirty *get_record(struct famfs_fs *fs, struct famfs_inode *ino)

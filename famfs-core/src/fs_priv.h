@@ -112,6 +112,8 @@ struct fs_dirty {
 	struct fs_attrs l_attrs;
 };
 
+#define FS_PRE_MAX 4 /* preallocations held at once (famfs-gw cp holds one) */
+
 struct famfs_fs {
 	struct famfs_dev *dev;
 	struct famfs_superblock *sb;  /* in the mapping */
@@ -146,6 +148,8 @@ struct famfs_fs {
 	famfs_change_fn change_fn; /* replay's change reports */
 	void *change_arg;
 	uint64_t npins;
+	struct famfs_omf_fmap pre[FS_PRE_MAX]; /* famfs_fs_prealloc(): marked, listed, unlogged */
+	size_t npre;
 	struct famfs_omf_fmap inflight; /* allocated for the entry being appended */
 	bool has_inflight;		/* famfs_fs_pin() calls not yet undone */
 	uint64_t reuse_max_freed_at;	/* largest freed_at of space taken over (+1; 0: none) */
@@ -193,6 +197,9 @@ void fs_reap(struct famfs_fs *fs);
 bool fs_upath_taken(const struct famfs_fs *fs, const char *relpath);
 /* Does @m hold packed extents (not multiples of the superblock's unit)? (ops.c) */
 bool fs_fmap_packed(const struct famfs_fs *fs, const struct famfs_omf_fmap *m);
+/* Can the kernels upstream famfs pairs with map @m? At most 2 simple extents (their
+ * FAMFS_MAX_EXTENTS), or one interleaved extent; never packed pages. (ops.c) */
+bool fs_upstream_mappable(const struct famfs_fs *fs, const struct famfs_omf_fmap *m);
 int fs_replay_reset(struct famfs_fs *fs);
 void fs_replay_fini(struct famfs_fs *fs);
 void fs_apply_entry(struct famfs_fs *fs, uint64_t index, const struct famfs_log_entry *le);
@@ -252,6 +259,9 @@ int fs_dirty_relocate(struct famfs_fs *fs, struct famfs_inode *ino, struct famfs
 int fs_dirty_commit(struct famfs_fs *fs, uint64_t ino);
 /* Log everything pending (stops at the first failure); the caller holds the appender lock. */
 void fs_dirty_commit_all(struct famfs_fs *fs);
+/* List pending maps and preallocations (fs->pre) in this process's reservation area.
+ * -ENOSPC when they do not fit. */
+int fs_pre_publish(struct famfs_fs *fs);
 
 /* compact.c */
 int fs_compact(struct famfs_fs *fs);

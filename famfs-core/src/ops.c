@@ -428,6 +428,59 @@ int famfs_fs_creat(struct famfs_fs *fs, const char *relpath, uint64_t size, mode
 	return famfs_fs_create(fs, relpath, size, mode, uid, gid, ap, out);
 }
 
+/* @le: a create with its map in one extension entry (FAMFS_XC_MAP); simple maps only. */
+static void xc_map_entry(struct famfs_fs *fs, struct famfs_log_entry *le, const char *relpath,
+			 mode_t mode, uid_t uid, gid_t gid, uint64_t size,
+			 const struct famfs_omf_fmap *fmap)
+{
+	struct famfs_xe_hdr *h = (void *)le->le_payload;
+	struct famfs_xc_map *xm;
+	uint32_t max;
+
+	xe_create(fs, le, relpath, mode & 07777, uid, gid);
+	h->xh_flags |= FAMFS_XC_MAP;
+	if (h->xh_version < FAMFS_XE_VERSION_PACKED)
+		h->xh_version = FAMFS_XE_VERSION_PACKED;
+	xm = (struct famfs_xc_map *)fs_xc_map(le, &max);
+	xm->xm_size = size;
+	xm->xm_count = fmap->fmap_count;
+	for (uint32_t k = 0; k < fmap->fmap_count && k < max; k++) {
+		xm->xm_ext[k].off = fmap->se[k].ext_offset;
+		xm->xm_ext[k].len = fmap->se[k].ext_len;
+	}
+}
+
+/* @le: upstream's FILE entry. */
+static void file_entry(struct famfs_log_entry *le, const char *relpath, mode_t mode, uid_t uid,
+		       gid_t gid, uint64_t size, const struct famfs_omf_fmap *fmap)
+{
+	memset(le, 0, sizeof(*le));
+	le->le_type = FAMFS_LOG_FILE;
+	le->le_file.fm_size = size;
+	le->le_file.fm_flags = FAMFS_FM_ALL_HOSTS_RW;
+	le->le_file.fm_uid = uid;
+	le->le_file.fm_gid = gid;
+	le->le_file.fm_mode = mode & 07777;
+	memcpy(le->le_file.fm_relpath, relpath, strlen(relpath) + 1);
+	le->le_file.fm_fmap = *fmap;
+}
+
+/* May a new file at @relpath be logged in upstream's form (path rules only)? */
+static bool upstream_path(struct famfs_fs *fs, const char *relpath)
+{
+	return strlen(relpath) <= FAMFS_RELPATH_MAX && parent_upstream(fs, relpath) &&
+	       !fs_upath_taken(fs, relpath);
+}
+
+bool fs_upstream_mappable(const struct famfs_fs *fs, const struct famfs_omf_fmap *m)
+{
+	if (fs_fmap_packed(fs, m))
+		return false; /* packed pages: upstream kernels map 2 MiB-aligned extents */
+	if (m->fmap_ext_type == FAMFS_EXT_SIMPLE)
+		return m->fmap_count >= 1 && m->fmap_count <= 2;
+	return m->fmap_count == 1;
+}
+
 int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode, uid_t uid,
 		    gid_t gid, const struct famfs_alloc_params *ap, struct famfs_inode **out)
 {
@@ -438,36 +491,22 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 	rc = begin_create(fs, relpath);
 	if (rc)
 		return rc;
-	if (size == 0 || strlen(relpath) > FAMFS_RELPATH_MAX || !parent_upstream(fs, relpath) ||
-	    fs_upath_taken(fs, relpath) || (ap && ap->pack && size < fs->bm.align)) {
+	if (size == 0 || !upstream_path(fs, relpath) || (ap && ap->pack && size < fs->bm.align)) {
 		struct famfs_inode *ino;
 
 		/* An empty file, one under a renamed directory, a path upstream hosts still
 		 * hold as another object, or a small file to pack: extension entries. */
-		xe_create(fs, &le, relpath, mode & 07777, uid, gid);
 		if (size && !famfs_alloc_params_interleaved(ap)) {
 			/* One entry: the create with its map (FAMFS_XC_MAP). */
-			struct famfs_xe_hdr *h = (void *)le.le_payload;
-			struct famfs_xc_map *xm;
-			uint32_t max;
-
 			rc = allocate(fs, size, NULL, &fmap, relpath,
 				      size < fs->bm.align ? ALLOC_PACKED : ALLOC_LARGE, 0, false);
 			if (rc)
 				goto out_unlock;
-			h->xh_flags |= FAMFS_XC_MAP;
-			if (h->xh_version < FAMFS_XE_VERSION_PACKED)
-				h->xh_version = FAMFS_XE_VERSION_PACKED;
-			xm = (struct famfs_xc_map *)fs_xc_map(&le, &max);
-			xm->xm_size = size;
-			xm->xm_count = fmap.fmap_count;
-			for (uint32_t k = 0; k < fmap.fmap_count && k < max; k++) {
-				xm->xm_ext[k].off = fmap.se[k].ext_offset;
-				xm->xm_ext[k].len = fmap.se[k].ext_len;
-			}
+			xc_map_entry(fs, &le, relpath, mode, uid, gid, size, &fmap);
 			rc = famfs_fs_append(fs, &le);
 			goto out_resolve;
 		}
+		xe_create(fs, &le, relpath, mode & 07777, uid, gid);
 		rc = famfs_fs_append(fs, &le);
 		if (rc || size == 0)
 			goto out_resolve;
@@ -479,20 +518,107 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 	rc = allocate(fs, size, ap, &fmap, relpath, ALLOC_LARGE, 0, false);
 	if (rc)
 		goto out_unlock;
-	memset(&le, 0, sizeof(le));
-	le.le_type = FAMFS_LOG_FILE;
-	le.le_file.fm_size = size;
-	le.le_file.fm_flags = FAMFS_FM_ALL_HOSTS_RW;
-	le.le_file.fm_uid = uid;
-	le.le_file.fm_gid = gid;
-	le.le_file.fm_mode = mode & 07777;
-	memcpy(le.le_file.fm_relpath, relpath, strlen(relpath) + 1);
-	le.le_file.fm_fmap = fmap;
+	file_entry(&le, relpath, mode, uid, gid, size, &fmap);
 	rc = famfs_fs_append(fs, &le);
 out_resolve:
 	if (rc == 0 && out)
 		rc = famfs_ns_resolve(&fs->ns, relpath, out);
 out_unlock:
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ filled, then created */
+
+int famfs_fs_prealloc(struct famfs_fs *fs, const char *relpath, uint64_t size,
+		      const struct famfs_alloc_params *ap, struct famfs_omf_fmap *out)
+{
+	bool packed = ap && ap->pack && size < fs->bm.align;
+	int rc;
+
+	if (size == 0)
+		return -EINVAL;
+	rc = begin_create(fs, relpath);
+	if (rc)
+		return rc;
+	if (fs->npre == FS_PRE_MAX || !fs_resv_can(fs))
+		rc = -EBUSY;
+	else if (famfs_alloc_params_interleaved(ap) && !upstream_path(fs, relpath))
+		rc = -EOPNOTSUPP; /* interleaved maps go in upstream's form only */
+	else
+		rc = allocate(fs, size, packed ? NULL : ap, out, relpath,
+			      packed ? ALLOC_PACKED : ALLOC_LARGE, 0, true);
+	if (rc == 0) {
+		pthread_rwlock_wrlock(&fs->ns_lock);
+		fs->pre[fs->npre++] = *out;
+		rc = fs_pre_publish(fs);
+		pthread_rwlock_unlock(&fs->ns_lock);
+		if (rc)
+			famfs_fs_prealloc_free(fs, out);
+	}
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
+/* Forget preallocation @fmap; its bits stay marked when @keep_bits. ns_lock held. */
+static bool pre_forget(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap, bool keep_bits)
+{
+	for (size_t k = 0; k < fs->npre; k++) {
+		if (memcmp(&fs->pre[k], fmap, sizeof(*fmap)))
+			continue;
+		if (!keep_bits)
+			famfs_bitmap_clear_fmap(&fs->bm, fmap);
+		fs->pre[k] = fs->pre[--fs->npre];
+		(void)fs_pre_publish(fs);
+		return true;
+	}
+	return false;
+}
+
+void famfs_fs_prealloc_free(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap)
+{
+	if (famfs_fs_lock(fs))
+		return; /* the area goes with the process; the log never held it */
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	pre_forget(fs, fmap, false);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	famfs_fs_unlock(fs);
+}
+
+int famfs_fs_create_prealloc(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
+			     uid_t uid, gid_t gid, const struct famfs_omf_fmap *fmap,
+			     struct famfs_inode **out)
+{
+	struct famfs_omf_fmap m = *fmap;
+	struct famfs_log_entry le;
+	bool known;
+	int rc;
+
+	rc = begin_create(fs, relpath);
+	if (rc) {
+		famfs_fs_prealloc_free(fs, &m);
+		return rc;
+	}
+	if (upstream_path(fs, relpath) && fs_upstream_mappable(fs, &m))
+		file_entry(&le, relpath, mode, uid, gid, size, &m);
+	else if (m.fmap_ext_type == FAMFS_EXT_SIMPLE)
+		xc_map_entry(fs, &le, relpath, mode, uid, gid, size, &m);
+	else
+		rc = -EOPNOTSUPP; /* interleaved, and the path left upstream's reach meanwhile */
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	/* The bits go back so that replaying our own entry claims them (as allocate()). */
+	known = pre_forget(fs, &m, false);
+	if (known && rc == 0) {
+		fs->inflight = m;
+		fs->has_inflight = true;
+	}
+	pthread_rwlock_unlock(&fs->ns_lock);
+	if (!known)
+		rc = -EINVAL;
+	if (rc == 0)
+		rc = famfs_fs_append(fs, &le);
+	if (rc == 0 && out)
+		rc = famfs_ns_resolve(&fs->ns, relpath, out);
 	famfs_fs_unlock(fs);
 	return rc;
 }

@@ -748,6 +748,7 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 {
 	struct famfs_log_header *lh = fs->log;
 	uint64_t next, i, applied = 0;
+	bool reset = false;
 	char why[200];
 	int rc;
 
@@ -762,6 +763,7 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 			/* Another thread may have rebuilt the view while this one waited. */
 			if (fs->ht->ht_generation != fs->generation) {
 				fs_dirty_detach_all(fs); /* taken back after the replay */
+				reset = true;
 				rc = fs_replay_reset(fs);
 				fs->generation = fs->ht->ht_generation;
 				changed(fs, FAMFS_ROOT_INO, 0, FAMFS_CHANGE_RESET);
@@ -778,6 +780,12 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 	if (next > lh->lh_last_index + 1)
 		next = lh->lh_last_index + 1;
 	if (next <= fs->stats.entries) {
+		if (reset && (fs->ndirty || fs->npre)) {
+			pthread_rwlock_wrlock(&fs->ns_lock);
+			fs_dirty_attach_all(
+			    fs); /* an empty compacted log: pending values go back */
+			pthread_rwlock_unlock(&fs->ns_lock);
+		}
 		fs_hosts_publish(fs);
 		return 0;
 	}
@@ -805,7 +813,7 @@ int famfs_fs_refresh(struct famfs_fs *fs)
 		fs->stats.entries = i + 1;
 		applied++;
 	}
-	if (fs->ndirty)
+	if (fs->ndirty || fs->npre)
 		fs_dirty_attach_all(fs); /* after a rebuilt view: pending values go back */
 	fs->stalled = false;
 	/* A follower's replay outside any appender session returns removed inodes' memory. */

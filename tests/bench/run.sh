@@ -5,6 +5,7 @@
 #   * files created per second through famfs-core (bench_create)
 #   * files created per second through 'famfs-gw creat --from' (one run, one lock)
 #   * time to replay a full 8 MiB log (15420 entries)
+#   * famfs-gw cp in and out against cp(1) and tmpfs, warm and cold source (cp_bench.sh)
 #   * the FAMFS FSAL against the packaged FSAL_VFS over NFS (nfs_bench.sh)
 #   * sequential write/read through a famfs-gw FUSE mount against the mapping (fuse_bench.sh)
 #   * reads, mmap and writes through libfamfs_direct.so against FUSE and the mapping
@@ -20,6 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 export FAMFS_SYSTEM_UUID=0badcafe-0000-4000-8000-00000000be02
 
 "$build/tests/bench_create" "$tmp/lib.img" 10000
+"$(dirname "${BASH_SOURCE[0]}")/cp_bench.sh" "$build" 1024
 
 gw=$build/gateway/famfs-gw
 n=15000

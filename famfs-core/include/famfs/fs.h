@@ -174,6 +174,32 @@ int famfs_fs_create(struct famfs_fs *fs, const char *relpath, uint64_t size, mod
 		    gid_t gid, const struct famfs_alloc_params *ap, struct famfs_inode **out);
 
 /**
+ * Allocate the space of a file not created yet, so that it can be filled before anyone
+ * sees it (famfs-gw cp: an interrupted copy leaves no file). The space is marked in this
+ * process's bitmap and listed in its reservation area (no other process of the host
+ * takes it), but not logged: if the process dies, it was never used. @p ap as for
+ * famfs_fs_create() (pack: packed pages under 2 MiB). Takes the appender lock.
+ * @return 0 with the map in @p out; -EEXIST/-ENOENT/-ENOTDIR as a create of @p relpath
+ *         would; -EBUSY too many held (or no host slot); -EOPNOTSUPP an interleaved file
+ *         at a path upstream's form cannot hold (create it, then fill it); -ENOSPC.
+ */
+int famfs_fs_prealloc(struct famfs_fs *fs, const char *relpath, uint64_t size,
+		      const struct famfs_alloc_params *ap, struct famfs_omf_fmap *out);
+
+/**
+ * Create @p relpath with the preallocated map @p fmap and @p size, in one entry (FILE
+ * where upstream can hold it, else XE_CREATE with its map). The preallocation is used up
+ * whatever the result. Takes the appender lock.
+ * @return 0; the errors of a create; -EINVAL @p fmap is not held by this process.
+ */
+int famfs_fs_create_prealloc(struct famfs_fs *fs, const char *relpath, uint64_t size, mode_t mode,
+			     uid_t uid, gid_t gid, const struct famfs_omf_fmap *fmap,
+			     struct famfs_inode **out);
+
+/** Give back a preallocation that will not be created. Takes the appender lock. */
+void famfs_fs_prealloc_free(struct famfs_fs *fs, const struct famfs_omf_fmap *fmap);
+
+/**
  * Create an object that holds no data (one XE_MKNOD entry): a symbolic link to @p target
  * (1..FAMFS_XE_TARGET_MAX bytes), a fifo, a socket, or a device node with @p rdev.
  * @return 0; -EINVAL another type; -ENAMETOOLONG a target too long for the format;
