@@ -6,6 +6,7 @@
  * ratios.
  *
  *   direct_bench FILE MODE
+ *   direct_bench FILE cmp|cmp-mmap OTHER
  *
  * Modes:
  *   map-seq, map-rand  memcpy from the device mapping itself (famfs/direct.h, the
@@ -15,8 +16,12 @@
  *                      (through FUSE, or served by the preload library when preloaded)
  *   mmap-seq           mmap() of the file (direct when preloaded), memcpy 1 MiB in order
  *   mmap-write         mmap() of the file, memcpy into it, msync()
+ *   cmp, cmp-mmap      FILE read with pread() (or through mmap()) equals OTHER, read with
+ *                      pread(): prints "same" and exits 0, else says where they differ
+ *                      (the devdax guest's check of the preload library; no timing)
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,6 +101,47 @@ static uint64_t pass(const char *mode, int fd, uint8_t *map, uint64_t size, uint
 	return moved;
 }
 
+/* FILE (pread, or mmap when @mapped) against OTHER (pread), byte for byte. */
+static int compare(const char *file, const char *other, bool mapped)
+{
+	int a = open(file, O_RDONLY), b = open(other, O_RDONLY);
+	uint8_t *x = malloc(SEQ), *y = malloc(SEQ), *m = NULL;
+	struct stat sa, sb;
+
+	if (a < 0 || b < 0 || fstat(a, &sa) || fstat(b, &sb) || !x || !y) {
+		fprintf(stderr, "direct_bench: cmp: %s\n", strerror(errno));
+		return 1;
+	}
+	if (sa.st_size != sb.st_size) {
+		printf("differ: sizes %lld and %lld\n", (long long)sa.st_size,
+		       (long long)sb.st_size);
+		return 1;
+	}
+	if (mapped && sa.st_size) {
+		m = mmap(NULL, (size_t)sa.st_size, PROT_READ, MAP_SHARED, a, 0);
+		if (m == MAP_FAILED) {
+			fprintf(stderr, "direct_bench: mmap %s: %s\n", file, strerror(errno));
+			return 1;
+		}
+	}
+	for (off_t o = 0; o < sa.st_size; o += SEQ) {
+		size_t n = (size_t)(sa.st_size - o) < SEQ ? (size_t)(sa.st_size - o) : SEQ;
+
+		if (m)
+			memcpy(x, m + o, n);
+		else if (pread(a, x, n, o) != (ssize_t)n)
+			return 1;
+		if (pread(b, y, n, o) != (ssize_t)n)
+			return 1;
+		if (memcmp(x, y, n)) {
+			printf("differ: in the MiB at %lld\n", (long long)o);
+			return 1;
+		}
+	}
+	printf("same\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct famfs_direct *d = NULL;
@@ -107,8 +153,10 @@ int main(int argc, char **argv)
 	uint64_t moved;
 	int fd, rc;
 
+	if (argc == 4 && !strncmp(argv[2], "cmp", 3))
+		return compare(argv[1], argv[3], !strcmp(argv[2], "cmp-mmap"));
 	if (argc != 3) {
-		fprintf(stderr, "usage: direct_bench FILE MODE\n");
+		fprintf(stderr, "usage: direct_bench FILE MODE | FILE cmp|cmp-mmap OTHER\n");
 		return 2;
 	}
 	mode = argv[2];

@@ -15,7 +15,10 @@
 #      (from sysfs: dax0.0's resource minus its region's), makes famfs on /dev/dax0.0
 #      as its master (famfs-gw mkfs; libdaxctl validates the device), mounts it
 #      (famfs-gw mount, FUSE), writes files with cp, mkdir -p, dd, echo >>, checks them
-#      after a remount, prints their md5 and unmounts.
+#      after a remount, prints their md5 and, when the build gives libfamfs_direct.so
+#      (FAMFS_DIRECT, with DIRECT_BENCH), reads and maps the 8 MiB file through it
+#      straight from /dev/dax0.0 (its counters must say so) against the tmpfs copy; then
+#      unmounts.
 #   2. The host: famfs-gw -d pmem.img --offset N info finds the superblock the guest
 #      wrote (same fs uuid, the guest as master) and no famfs is at offset 0; fsck is
 #      clean; 'famfs-gw -d pmem.img --offset N serve' (read-only: the host is not the
@@ -74,6 +77,10 @@ rm -rf "${work:?}"/run1 "${work:?}"/run2 "$work/hostfiles" "$work"/boot?.log "$w
 # --- the guest image --------------------------------------------------------------------------
 get_guest modules/load-order.devdax
 bins=("$GW" "$(command -v ndctl)")
+# libfamfs_direct.so and direct_bench (its check in the guest), when the build gives them
+for b in "${FAMFS_DIRECT:-}" "${DIRECT_BENCH:-}"; do
+	[ -n "$b" ] && [ -e "$b" ] && bins+=("$b")
+done
 for b in daxctl fusermount3; do
 	command -v "$b" > /dev/null && bins+=("$(command -v "$b")")
 done

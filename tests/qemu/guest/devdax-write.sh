@@ -92,6 +92,20 @@ manifest $M > /tmp/got.manifest
 check "after the remount, the whole tree = the tmpfs copy ($(grep -c '  ' /tmp/want.manifest) files, md5)" \
 	sh -c "diff /tmp/want.manifest /tmp/got.manifest; cmp -s /tmp/want.manifest /tmp/got.manifest"
 grep '  ' /tmp/got.manifest | sed 's/^/MD5: /'
+if [ -e /bin/libfamfs_direct.so ] && [ -x /bin/direct_bench ]; then
+	# The preload library on a real devdax device: the 8 MiB file from its 2 MiB pages.
+	direct() { # MODE WANT: big.bin read that way = the tmpfs copy; the counters say WANT
+		: > /tmp/ds
+		FAMFS_DIRECT_STATS=/tmp/ds FAMFS_DIRECT_VERBOSE=1 LD_PRELOAD=/bin/libfamfs_direct.so \
+			direct_bench $M/guest/big.bin "$1" $X/guest/big.bin || return 1
+		cat /tmp/ds
+		grep -q "$2" /tmp/ds
+	}
+	check "libfamfs_direct.so: pread of big.bin from /dev/dax0.0 directly = the tmpfs copy" \
+		direct cmp 'direct reads [1-9]'
+	check "libfamfs_direct.so: mmap of big.bin maps /dev/dax0.0 directly = the tmpfs copy" \
+		direct cmp-mmap 'direct mmaps 1'
+fi
 check "famfs-gw umount" famfs-gw umount $M
 check "the mount is gone and the daemon exited" wait_unmounted 10
 $GW -d $DAX fsck > /tmp/fsck 2>&1
