@@ -159,8 +159,7 @@ static fsal_status_t famfs_readdir(struct fsal_obj_handle *dir_hdl, fsal_cookie_
 			fsal_release_attrs(&attrs);
 			continue;
 		}
-		r = cb(snap.ents[k].name, obj, &attrs, dir_state,
-		       FAMFS_DIR_COOKIE(snap.ents[k].ino));
+		r = cb(snap.ents[k].name, obj, &attrs, dir_state, snap.ents[k].cookie);
 		fsal_release_attrs(&attrs);
 		if (r >= DIR_TERMINATE)
 			break;
@@ -415,10 +414,12 @@ static fsal_status_t famfs_readlink(struct fsal_obj_handle *obj_hdl,
 static fsal_status_t famfs_link(struct fsal_obj_handle *obj_hdl,
 				struct fsal_obj_handle *destdir_hdl, const char *name)
 {
-	(void)obj_hdl;
-	(void)destdir_hdl;
-	LogDebug(COMPONENT_FSAL, "FAMFS: link %s: famfs has no hard links", name);
-	return fsalstat(ERR_FSAL_NOTSUPP, EOPNOTSUPP);
+	struct famfs_fsal_obj_handle *h = famfs_hdl(obj_hdl), *dir = famfs_hdl(destdir_hdl);
+	struct famfs_cred cr = famfs_op_cred();
+
+	if (h->dev != dir->dev)
+		return fsalstat(ERR_FSAL_XDEV, EXDEV); /* another export's famfs */
+	return famfs2fsal_error(famfs_ll_link(dir->dev->ll, h->ino, dir->ino, name, &cr, NULL));
 }
 
 /**

@@ -313,24 +313,35 @@ int cmd_touch(int argc, char **argv, struct gw_ctx *ctx)
 
 int cmd_ln(int argc, char **argv, struct gw_ctx *ctx)
 {
+	bool sym = argc == 4 && !strcmp(argv[1], "-s");
+	struct famfs_inode *t;
 	struct famfs_fs *fs;
 	const char *rel;
 	int rc;
 
-	if (argc != 4 || strcmp(argv[1], "-s")) {
-		gw_error("ln", argc == 3 ? "hard links are not supported: use ln -s TARGET PATH"
-					 : "usage: ln -s TARGET PATH");
+	if (!sym && argc != 3) {
+		gw_error("ln", "usage: ln TARGET PATH (a hard link) or ln -s TARGET PATH");
 		return gw_usage("ln", true);
 	}
 	if (gw_open_locked(ctx, "ln", &fs))
 		return GW_EXIT_FAIL;
-	rel = gw_relpath(argv[3]);
-	rc = famfs_fs_mknod(fs, rel, S_IFLNK | 0777, getuid(), getgid(), 0, argv[2], NULL);
-	if (rc == -ENAMETOOLONG && strlen(argv[2]) > FAMFS_XE_TARGET_MAX)
+	rel = gw_relpath(argv[sym ? 3 : 2]);
+	if (sym) {
+		rc = famfs_fs_mknod(fs, rel, S_IFLNK | 0777, getuid(), getgid(), 0, argv[2], NULL);
+	} else {
+		/* A hard link: TARGET is a famfs path of an object that is not a directory. */
+		rc = famfs_fs_resolve(fs, gw_relpath(argv[1]), &t);
+		if (rc == 0)
+			rc = famfs_fs_link(fs, rel, famfs_ns_target(t)->ino, NULL);
+		if (rc == -EPERM)
+			gw_error("ln", "%s: hard links to directories are not allowed", argv[1]);
+	}
+	if (rc == -ENAMETOOLONG && sym && strlen(argv[2]) > FAMFS_XE_TARGET_MAX)
 		gw_error("ln", "%s: the target is %zu bytes; famfs holds at most %d", argv[3],
 			 strlen(argv[2]), FAMFS_XE_TARGET_MAX);
-	else if (rc)
-		gw_error("ln", "%s: %s", argv[3], strerror(-rc));
+	else if (rc && rc != -EPERM)
+		gw_error("ln", "%s: %s", rc == -ENOENT && !sym ? argv[1] : argv[sym ? 3 : 2],
+			 strerror(-rc));
 	famfs_fs_unlock(fs);
 	famfs_fs_close(fs);
 	return rc ? GW_EXIT_FAIL : GW_EXIT_OK;

@@ -60,7 +60,8 @@ int cmd_ls(int argc, char **argv, struct gw_ctx *ctx)
 			ls_line(ino, path, lng);
 			continue;
 		}
-		famfs_ns_foreach_child(ino, child) ls_line(child, child->name, lng);
+		famfs_ns_foreach_child(ino, child)
+		    ls_line(famfs_ns_target(child), child->name, lng);
 	}
 	famfs_fs_close(fs);
 	return rc;
@@ -110,6 +111,8 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 			if (S_ISCHR(ino->mode) || S_ISBLK(ino->mode))
 				jw_u64(&w, "rdev", ino->rdev);
 			jw_u64(&w, "ino", ino->ino);
+			if (!S_ISDIR(ino->mode))
+				jw_u64(&w, "nlink", (ino->nameless ? 0 : 1) + ino->nlinks);
 			jw_u64(&w, "size", ino->size);
 			jw_oct(&w, "mode", ino->mode & 07777);
 			jw_u64(&w, "uid", ino->uid);
@@ -133,6 +136,8 @@ int cmd_stat(int argc, char **argv, struct gw_ctx *ctx)
 		       (unsigned long long)ino->size, ino->mode & 07777, mode, ino->uid, ino->gid);
 		if (ino->target)
 			printf("target: %s\n", ino->target);
+		if (!S_ISDIR(ino->mode) && (ino->nlinks || ino->nameless))
+			printf(" links: %u (hard links)\n", (ino->nameless ? 0 : 1) + ino->nlinks);
 		if (S_ISCHR(ino->mode) || S_ISBLK(ino->mode))
 			printf("  rdev: %u:%u\n", major((dev_t)ino->rdev), minor((dev_t)ino->rdev));
 		if (ino->log_index != UINT64_MAX)

@@ -67,9 +67,10 @@ static const struct gw_cmd commands[] = {
     {"chmod", cmd_chmod, "change permission bits", "chmod MODE PATH...\n"},
     {"chown", cmd_chown, "change owner and group", "chown UID[:GID] PATH...\n"},
     {"touch", cmd_touch, "create empty files or set their times to now", "touch PATH...\n"},
-    {"ln", cmd_ln, "make a symbolic link",
-     "ln -s TARGET PATH\n  TARGET is stored as given (at most 375 bytes); hard links are not "
-     "supported.\n"},
+    {"ln", cmd_ln, "make a hard or a symbolic link",
+     "ln TARGET PATH | ln -s TARGET PATH\n  A hard link: PATH becomes one more name of the famfs "
+     "file TARGET (not a directory;\n  upstream hosts see only its first name). -s: a symbolic "
+     "link; TARGET is stored as\n  given (at most 375 bytes).\n"},
     {"hosts", cmd_hosts, "registered hosts, their log positions, waiting freed space",
      "hosts [--json] [--no-upstream | --upstream] [--evict SLOT]\n"
      "  --no-upstream  declare that no upstream famfs host mounts this file system,\n"
@@ -427,6 +428,8 @@ int gw_resolve(struct famfs_fs *fs, const char *cmd, const char *path, struct fa
 	if (rc)
 		gw_error(cmd, "%s: %s", path,
 			 rc == -ENOENT ? "no such file or directory in famfs" : strerror(-rc));
+	else
+		*out = famfs_ns_target(*out); /* a hard link stands for its object */
 	return rc;
 }
 

@@ -152,6 +152,10 @@ void fs_xe_names(const struct famfs_log_entry *le, struct fs_xe_names *n)
 		n->name = ((const struct famfs_xe_remove *)le->le_payload)->xr_name;
 		n->name_size = nsz;
 		return;
+	case FAMFS_XE_LINK:
+		n->name = ((const struct famfs_xe_link *)le->le_payload)->xl_name;
+		n->name_size = nsz;
+		return;
 	case FAMFS_XE_RENAME:
 		if (lng) {
 			n->name = ((const struct famfs_xe_rename3 *)le->le_payload)->xn_new_name;
@@ -284,6 +288,7 @@ int famfs_entry_check_payload(const struct famfs_log_entry *le, const struct fam
 		return check_mknod(le, why, whylen);
 	case FAMFS_XE_CREATE:
 	case FAMFS_XE_REMOVE:
+	case FAMFS_XE_LINK:
 	case FAMFS_XE_RENAME: {
 		struct fs_xe_names n;
 

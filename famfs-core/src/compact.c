@@ -76,8 +76,8 @@ static int others_idle(struct famfs_fs *fs)
 /* Objects in parent-first order (breadth first), root excluded. */
 static size_t collect(struct famfs_fs *fs, struct famfs_inode ***out)
 {
-	size_t n = 0, head = 0, cap = fs->ns.count;
-	struct famfs_inode **q = malloc(cap * sizeof(*q));
+	size_t n = 0, head = 0, cap = fs->ns.count, m = 0, nl = 0;
+	struct famfs_inode **q = malloc(cap * sizeof(*q)), **links;
 	struct famfs_inode *dir = fs->ns.root, *c;
 
 	if (!q)
@@ -94,8 +94,38 @@ static size_t collect(struct famfs_fs *fs, struct famfs_inode ***out)
 			break;
 		dir = q[head++];
 	}
+	/* Hard links go last (XE_LINK after every object it may name); an object whose own
+	 * name is gone is written under its first link name instead of that link. */
+	links = malloc((n + 1) * sizeof(*links));
+	if (!links) {
+		free(q);
+		return SIZE_MAX;
+	}
+	for (size_t k = 0; k < n; k++)
+		if (q[k]->link_of)
+			q[k]->link_of->compact_home = NULL;
+	/* links[] fills from the front with link names and from the back with the nameless
+	 * objects written under one of them (q is compacted in place: m <= k). */
+	size_t nh = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		struct famfs_inode *t = q[k]->link_of;
+
+		if (!t) {
+			q[m++] = q[k];
+		} else if (t->nameless && !t->compact_home) {
+			t->compact_home = q[k];
+			links[n - ++nh] = t;
+		} else {
+			links[nl++] = q[k];
+		}
+	}
+	for (size_t h = 0; h < nh; h++) /* the nameless ones, under their link name */
+		q[m++] = links[n - 1 - h];
+	memcpy(q + m, links, nl * sizeof(*links));
+	free(links);
 	*out = q;
-	return n;
+	return m + nl;
 }
 
 static void copy_journal(struct famfs_fs *fs, const struct journal_rec *j, uint64_t old_next)
@@ -307,13 +337,31 @@ int fs_compact(struct famfs_fs *fs)
 	 * bytes under directories written in upstream form (parents come first). */
 	for (uint64_t o = 0; o < nobj; o++) {
 		struct famfs_inode *i = objs[o];
+		/* Where it is written: its own name, or (nameless) its chosen link name. */
+		const struct famfs_inode *home = i->nameless ? i->compact_home : i;
 		char path[FAMFS_PATH_MAX + 1];
 
 		i->compact_inline = false;
-		i->compact_up = (i->parent == fs->ns.root || i->parent->compact_up) &&
+		i->compact_up = !i->nameless && !i->link_of &&
+				(i->parent == fs->ns.root || i->parent->compact_up) &&
 				famfs_ns_path(i, path, sizeof(path)) == 0 &&
 				strlen(path) <= FAMFS_RELPATH_MAX;
-		if (!S_ISDIR(i->mode) && !S_ISREG(i->mode)) {
+		if (i->link_of) {
+			struct famfs_xe_link *xl;
+
+			le = next_entry(&b, FAMFS_XE_LINK);
+			if (!le) {
+				rc = -ENOSPC;
+				goto out_free;
+			}
+			xl = (void *)le->le_payload;
+			xl->xl_hdr.xh_ino = i->link_of->ino;
+			xl->xl_parent = i->parent->ino;
+			xl->xl_target = i->link_of->ino;
+			if (i->namelen >= FAMFS_MAX_PATHLEN)
+				xl->xl_hdr.xh_version = FAMFS_XE_VERSION_LONG;
+			memcpy(((struct famfs_xe_link3 *)xl)->xl_name, i->name, i->namelen + 1);
+		} else if (!S_ISDIR(i->mode) && !S_ISREG(i->mode)) {
 			struct famfs_xe_mknod *xk;
 
 			le = next_entry(&b, FAMFS_XE_MKNOD);
@@ -322,22 +370,22 @@ int fs_compact(struct famfs_fs *fs)
 				goto out_free;
 			}
 			xk = (void *)le->le_payload;
-			xk->xk_parent = i->parent->ino;
+			xk->xk_parent = home->parent->ino;
 			xk->xk_mode = i->mode;
 			xk->xk_uid = i->uid;
 			xk->xk_gid = i->gid;
 			xk->xk_rdev = i->rdev;
 			if (i->target)
 				xk->xk_target_len = (uint32_t)strlen(i->target);
-			if (i->namelen >= FAMFS_MAX_PATHLEN) {
+			if (home->namelen >= FAMFS_MAX_PATHLEN) {
 				struct famfs_xe_mknod3 *k3 = (void *)xk;
 
 				xk->xk_hdr.xh_version = FAMFS_XE_VERSION_LONG;
-				memcpy(k3->xk_name, i->name, i->namelen + 1);
+				memcpy(k3->xk_name, home->name, home->namelen + 1);
 				if (i->target)
 					memcpy(k3->xk_target, i->target, xk->xk_target_len + 1);
 			} else {
-				memcpy(xk->xk_name, i->name, i->namelen + 1);
+				memcpy(xk->xk_name, home->name, home->namelen + 1);
 				if (i->target)
 					memcpy(xk->xk_target, i->target, xk->xk_target_len + 1);
 			}
@@ -363,13 +411,14 @@ int fs_compact(struct famfs_fs *fs)
 
 			le = next_entry(&b, FAMFS_XE_CREATE);
 			c = (void *)le->le_payload;
-			c->xc_parent = i->parent->ino;
+			c->xc_parent = home->parent->ino;
 			c->xc_mode = (S_ISDIR(i->mode) ? S_IFDIR : 0) | (i->mode & 07777);
 			c->xc_uid = i->uid;
 			c->xc_gid = i->gid;
-			if (i->namelen >= FAMFS_MAX_PATHLEN)
+			if (home->namelen >= FAMFS_MAX_PATHLEN)
 				c->xc_hdr.xh_version = FAMFS_XE_VERSION_LONG;
-			memcpy(((struct famfs_xe_create3 *)c)->xc_name, i->name, i->namelen + 1);
+			memcpy(((struct famfs_xe_create3 *)c)->xc_name, home->name,
+			       home->namelen + 1);
 			i->compact_up = false;
 			i->compact_inline = false;
 			if (S_ISREG(i->mode) && i->fmap.fmap_ext_type == FAMFS_EXT_SIMPLE) {

@@ -413,9 +413,10 @@ static bool publication(struct famfs_fs *fs, const struct fs_dirty *d, struct fa
 	char path[FAMFS_PATH_MAX + 1];
 	struct famfs_inode cur;
 
-	if (!i || !S_ISREG(i->mode) || i->upstream || !d->map || d->l_fmap.fmap_count ||
-	    d->l_size || !d->size || d->fmap.fmap_ext_type != FAMFS_EXT_SIMPLE ||
-	    d->fmap.fmap_count < 1 || d->fmap.fmap_count > 2 || fs_fmap_packed(fs, &d->fmap) ||
+	if (!i || !S_ISREG(i->mode) || i->nameless || i->upstream || !d->map ||
+	    d->l_fmap.fmap_count || d->l_size || !d->size ||
+	    d->fmap.fmap_ext_type != FAMFS_EXT_SIMPLE || d->fmap.fmap_count < 1 ||
+	    d->fmap.fmap_count > 2 || fs_fmap_packed(fs, &d->fmap) ||
 	    !fs_chain_upstream(i->parent) || famfs_ns_path(i, path, sizeof(path)) ||
 	    strlen(path) > FAMFS_RELPATH_MAX || fs_upath_taken(fs, path))
 		return false;

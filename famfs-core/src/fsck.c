@@ -66,6 +66,10 @@ static void count_live(const struct famfs_inode *dir, struct famfs_fsck_report *
 		if (S_ISDIR(c->mode)) {
 			r->live_dirs++;
 			count_live(c, r, owned);
+		} else if (c->link_of) {
+			/* A link name: its target's space is owned (a nameless target is
+			 * reached only this way; marking twice is harmless). */
+			famfs_bitmap_mark_fmap(owned, &c->link_of->fmap);
 		} else {
 			r->live_files++;
 			famfs_bitmap_mark_fmap(owned, &c->fmap);

@@ -279,7 +279,8 @@ void ll_fill(struct famfs_ll *ll, const struct famfs_inode *i, struct famfs_attr
 	else if (i == famfs_fs_ns(ll->fs)->root)
 		a->parent = i->ino;
 	a->mode = i->mode;
-	a->nlink = dir ? 2 : (removed ? 0 : 1);
+	/* A file: its own name (unless removed) and its hard links. */
+	a->nlink = dir ? 2 : removed ? 0 : (i->nameless ? 0 : 1) + i->nlinks;
 	a->uid = i->uid;
 	a->gid = i->gid;
 	a->size = dir ? 4096 : i->size;
@@ -341,7 +342,7 @@ int famfs_ll_resolve(struct famfs_ll *ll, const char *relpath, struct famfs_attr
 	famfs_fs_rdlock(ll->fs);
 	rc = famfs_fs_resolve(ll->fs, relpath, &i);
 	if (!rc)
-		ll_fill(ll, i, out);
+		ll_fill(ll, famfs_ns_target(i), out);
 	famfs_fs_rdunlock(ll->fs);
 	return rc;
 }
@@ -377,7 +378,7 @@ int famfs_ll_lookup(struct famfs_ll *ll, uint64_t dir, const char *name,
 		else if (strcmp(name, "..") == 0)
 			c = d->parent ? d->parent : d;
 		else
-			c = famfs_ns_lookup(famfs_fs_ns(ll->fs), d, name, len);
+			c = famfs_ns_target(famfs_ns_lookup(famfs_fs_ns(ll->fs), d, name, len));
 		if (c)
 			ll_fill(ll, c, out);
 		else
@@ -393,7 +394,7 @@ static int dirent_cmp(const void *a, const void *b)
 {
 	const struct famfs_dirent *x = a, *y = b;
 
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
+	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
 }
 
 int famfs_ll_readdir(struct famfs_ll *ll, uint64_t dir, uint64_t after, const struct famfs_cred *cr,
@@ -422,7 +423,9 @@ int famfs_ll_readdir(struct famfs_ll *ll, uint64_t dir, uint64_t after, const st
 				break;
 			if (FAMFS_DIR_COOKIE(c->ino) <= after)
 				continue;
-			snap->ents[k].ino = c->ino;
+			/* A hard link lists its object's number; its cookie is its own. */
+			snap->ents[k].cookie = FAMFS_DIR_COOKIE(c->ino);
+			snap->ents[k].ino = famfs_ns_target(c)->ino;
 			snap->ents[k].type = c->mode & S_IFMT;
 			memcpy(snap->ents[k].name, c->name, c->namelen);
 			snap->ents[k].name[c->namelen] = '\0';
@@ -443,7 +446,7 @@ size_t famfs_dirsnap_seek(const struct famfs_dirsnap *snap, uint64_t cookie)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (FAMFS_DIR_COOKIE(snap->ents[mid].ino) <= cookie)
+		if (snap->ents[mid].cookie <= cookie)
 			lo = mid + 1;
 		else
 			hi = mid;

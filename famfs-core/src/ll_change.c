@@ -181,6 +181,7 @@ int famfs_ll_create(struct famfs_ll *ll, uint64_t dir, const char *name,
 		rc = new_owner(cr, d, nw, &mode, &uid, &gid);
 	famfs_fs_rdunlock(ll->fs);
 	if (!rc && c) {
+		c = famfs_ns_target(c); /* a hard link opens its object */
 		if ((flags & FAMFS_LL_EXCL) || !S_ISREG(nw->mode))
 			rc = -EEXIST;
 		else if (S_ISDIR(c->mode))
@@ -232,12 +233,49 @@ int famfs_ll_unlink(struct famfs_ll *ll, uint64_t dir, const char *name, enum fa
 	if (!rc && kind == FAMFS_LL_FILE && S_ISDIR(c->mode))
 		rc = -EISDIR;
 	if (!rc)
-		rc = permit_remove(cr, d, c);
+		rc = permit_remove(cr, d, famfs_ns_target(c));
 	if (!rc && S_ISDIR(c->mode) && c->nchildren)
 		rc = -ENOTEMPTY;
 	famfs_fs_rdunlock(ll->fs);
 	if (!rc)
 		rc = famfs_fs_remove(ll->fs, d, name);
+	famfs_fs_unlock(ll->fs);
+	return rc;
+}
+
+int famfs_ll_link(struct famfs_ll *ll, uint64_t ino, uint64_t newdir, const char *newname,
+		  const struct famfs_cred *cr, struct famfs_attr *out)
+{
+	char rel[FAMFS_PATH_MAX + 2];
+	struct famfs_inode *d, *t, *c = NULL;
+	int rc = ll_begin(ll);
+
+	if (rc)
+		return rc;
+	famfs_fs_rdlock(ll->fs);
+	t = ll_inode(ll, ino);
+	if (!t || t->removed_at != UINT64_MAX || t->link_of)
+		rc = t ? -ENOENT : -ESTALE; /* a removed file gets no new name */
+	else if (S_ISDIR(t->mode))
+		rc = -EPERM;
+	if (!rc)
+		rc = ll_dir(ll, newdir, &d);
+	if (!rc)
+		rc = ll_permit_inode(cr, d, FAMFS_MAY_WRITE | FAMFS_MAY_EXEC);
+	if (!rc)
+		rc = ll_name_check(newname);
+	if (!rc && famfs_ns_lookup(famfs_fs_ns(ll->fs), d, newname, strlen(newname)))
+		rc = -EEXIST;
+	famfs_fs_rdunlock(ll->fs);
+	if (!rc)
+		rc = famfs_fs_child_relpath(ll->fs, newdir, newname, rel, sizeof(rel));
+	if (!rc)
+		rc = famfs_fs_link(ll->fs, rel, ino, &c);
+	if (!rc && out) {
+		famfs_fs_rdlock(ll->fs);
+		ll_fill(ll, famfs_ns_target(c), out);
+		famfs_fs_rdunlock(ll->fs);
+	}
 	famfs_fs_unlock(ll->fs);
 	return rc;
 }
@@ -264,11 +302,11 @@ int famfs_ll_rename(struct famfs_ll *ll, uint64_t olddir, const char *oldname, u
 	if (!rc && target && (flags & FAMFS_LL_NOREPLACE))
 		rc = -EEXIST;
 	if (!rc)
-		rc = permit_remove(cr, od, obj);
+		rc = permit_remove(cr, od, famfs_ns_target(obj));
 	if (!rc)
 		rc = ll_permit_inode(cr, nd, FAMFS_MAY_WRITE | FAMFS_MAY_EXEC);
-	if (!rc && target && target != obj)
-		rc = permit_sticky(cr, nd, target);
+	if (!rc && target && famfs_ns_target(target) != famfs_ns_target(obj))
+		rc = permit_sticky(cr, nd, famfs_ns_target(target));
 	/* A directory that changes parent rewrites its "..": write permission on it. */
 	if (!rc && S_ISDIR(obj->mode) && od != nd)
 		rc = ll_permit_inode(cr, obj, FAMFS_MAY_WRITE);

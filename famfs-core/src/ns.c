@@ -314,6 +314,9 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 	}
 	n->removed_at = UINT64_MAX;
 	n->upstream = tmpl->upstream;
+	n->link_of = tmpl->link_of;
+	if (n->link_of)
+		n->link_of->nlinks++;
 	n->namelen = (uint16_t)len;
 	memcpy(n->name, name, len + 1);
 	child_link(dir, n);
@@ -325,16 +328,32 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 	return 0;
 }
 
+int famfs_ns_unname(struct famfs_ns *ns, struct famfs_inode *ino)
+{
+	if (!ino->parent || !ino->nlinks || ino->link_of || S_ISDIR(ino->mode))
+		return -EINVAL;
+	name_remove(ns, ino);
+	child_unlink(ino);
+	ino->parent = NULL;
+	ino->nameless = true;
+	return 0;
+}
+
 int famfs_ns_unlink(struct famfs_ns *ns, struct famfs_inode *ino, uint64_t removed_at)
 {
 	struct famfs_inode **pp;
 
-	if (!ino->parent)
+	if (!ino->parent && !ino->nameless)
 		return -EINVAL;
 	if (S_ISDIR(ino->mode) && ino->nchildren)
 		return -ENOTEMPTY;
-	name_remove(ns, ino);
-	child_unlink(ino);
+	if (ino->parent) {
+		name_remove(ns, ino);
+		child_unlink(ino);
+	}
+	ino->nameless = false;
+	if (ino->link_of && ino->link_of->nlinks)
+		ino->link_of->nlinks--;
 	pp = &ns->by_ino[ino_hash(ino->ino) & (ns->by_ino_cap - 1)];
 	for (; *pp; pp = &(*pp)->ino_next) {
 		if (*pp == ino) {
@@ -381,6 +400,8 @@ int famfs_ns_path(const struct famfs_inode *ino, char *buf, size_t len)
 	const struct famfs_inode *chain[FAMFS_PATH_MAX / 2 + 1]; /* "a/b/..." */
 	size_t depth = 0, pos = 0;
 
+	if (ino && ino->nameless)
+		return -ENOENT; /* only link names name it */
 	for (; ino && ino->parent; ino = ino->parent) {
 		if (depth == FAMFS_PATH_MAX / 2 + 1)
 			return -ENAMETOOLONG;

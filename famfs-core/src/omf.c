@@ -178,6 +178,8 @@ const char *famfs_log_entry_type_name(uint32_t type)
 		return "x-reserve";
 	case 0x4709:
 		return "x-mknod";
+	case 0x470a:
+		return "x-link";
 	default:
 		return "unknown";
 	}

@@ -200,6 +200,46 @@ static int begin_create(struct famfs_fs *fs, const char *relpath)
 	return rc;
 }
 
+int famfs_fs_link(struct famfs_fs *fs, const char *relpath, uint64_t target,
+		  struct famfs_inode **out)
+{
+	char parent_path[FAMFS_PATH_MAX + 1];
+	struct famfs_log_entry le;
+	struct famfs_xe_link *l = (void *)le.le_payload;
+	struct famfs_inode *parent, *t;
+	const char *name;
+	int rc;
+
+	rc = begin_create(fs, relpath);
+	if (rc)
+		return rc;
+	t = famfs_ns_get(&fs->ns, target);
+	if (!t || t->link_of) {
+		rc = -ENOENT;
+	} else if (S_ISDIR(t->mode)) {
+		famfs_err("link '%s': hard links to directories are not allowed", relpath);
+		rc = -EPERM;
+	} else if (t->nlinks >= FAMFS_LINK_MAX - 1) {
+		rc = -EMLINK;
+	}
+	if (rc)
+		goto out_unlock;
+	name = famfs_relpath_split(relpath, parent_path);
+	famfs_ns_resolve(&fs->ns, parent_path, &parent);
+	xe_init(&le, FAMFS_XE_LINK, t->ino);
+	l->xl_parent = parent->ino;
+	l->xl_target = t->ino;
+	if (long_name(name))
+		l->xl_hdr.xh_version = FAMFS_XE_VERSION_LONG;
+	memcpy(((struct famfs_xe_link3 *)l)->xl_name, name, strlen(name) + 1);
+	rc = famfs_fs_append(fs, &le);
+	if (rc == 0 && out)
+		rc = famfs_ns_resolve(&fs->ns, relpath, out);
+out_unlock:
+	famfs_fs_unlock(fs);
+	return rc;
+}
+
 int famfs_fs_mkdir(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
 		   struct famfs_inode **out)
 {
@@ -743,8 +783,8 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
 		goto out_unlock;
 	}
 	target = famfs_ns_lookup(&fs->ns, newdir, newname, strlen(newname));
-	if (target == obj) {
-		rc = 0; /* same object: POSIX says do nothing */
+	if (target && famfs_ns_target(target) == famfs_ns_target(obj)) {
+		rc = 0; /* the same object (or two hard links of it): POSIX says do nothing */
 		goto out_unlock;
 	}
 	if (target) {
@@ -925,7 +965,7 @@ static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, u
 			goto out_unlock;
 		ino = current_of(fs, ino);
 	}
-	if (!ino || !ino->parent) {
+	if (!ino || (!ino->parent && !ino->nameless)) {
 		rc = -ENOENT;
 		goto out_unlock;
 	}

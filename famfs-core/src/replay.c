@@ -323,14 +323,33 @@ static struct famfs_inode *dir_by_ino(struct famfs_fs *fs, uint64_t ino)
 	return d && S_ISDIR(d->mode) ? d : NULL;
 }
 
-/* Remove @victim (unlinked from @dir) as of log index @at. */
+/*
+ * Remove the name @victim as of log index @at: a link name goes (and its target with it
+ * when that was its last name and its own is gone); an object that link names keep only
+ * loses its own name; any other object is unlinked and its extents become pending free.
+ */
 static int remove_obj(struct famfs_fs *fs, struct famfs_inode *victim, uint64_t at)
 {
 	uint64_t parent = victim->parent ? victim->parent->ino : 0;
-	int rc = famfs_ns_unlink(&fs->ns, victim, at);
+	struct famfs_inode *t = victim->link_of;
+	int rc;
 
+	if (!t && victim->nlinks) {
+		rc = famfs_ns_unname(&fs->ns, victim);
+		if (!rc)
+			changed(fs, victim->ino, parent, FAMFS_CHANGE_REMOVED | FAMFS_CHANGE_ATTR);
+		return rc;
+	}
+	rc = famfs_ns_unlink(&fs->ns, victim, at);
 	if (rc)
 		return rc;
+	if (t) {
+		/* Clients know the target's number: its link count changed. */
+		changed(fs, t->ino, parent, FAMFS_CHANGE_REMOVED | FAMFS_CHANGE_ATTR);
+		if (t->nameless && !t->nlinks)
+			return remove_obj(fs, t, at);
+		return 0;
+	}
 	changed(fs, victim->ino, parent, FAMFS_CHANGE_REMOVED);
 	if (S_ISREG(victim->mode))
 		free_fmap(fs, &victim->fmap, at);
@@ -552,6 +571,28 @@ static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct fam
 		apply_xe_object(fs, index, h, k->xk_parent, nm.name, &tmpl);
 		return;
 	}
+	case FAMFS_XE_LINK: {
+		const struct famfs_xe_link *l = (const void *)le->le_payload;
+		struct famfs_inode *t = famfs_ns_get(&fs->ns, l->xl_target);
+		struct famfs_inode *dir = dir_by_ino(fs, l->xl_parent);
+		struct famfs_inode tmpl = {0};
+
+		if (!t || t->link_of || S_ISDIR(t->mode) || l->xl_target != h->xh_ino || !dir) {
+			reject(fs, index, "link '%.80s': no such object, or a directory", nm.name);
+			return;
+		}
+		tmpl.ino = ino_of_index(fs, index);
+		tmpl.log_index = index;
+		tmpl.mode = t->mode & S_IFMT;
+		tmpl.link_of = t;
+		if (famfs_ns_add(&fs->ns, dir, nm.name, &tmpl, NULL)) {
+			reject(fs, index, "link '%.80s': name taken", nm.name);
+			return;
+		}
+		dir->mtime_ns = dir->ctime_ns = t->ctime_ns = h->xh_time_ns;
+		changed(fs, t->ino, dir->ino, FAMFS_CHANGE_CREATED | FAMFS_CHANGE_ATTR);
+		return;
+	}
 	case FAMFS_XE_REMOVE: {
 		const struct famfs_xe_remove *r = (const void *)le->le_payload;
 
@@ -591,8 +632,9 @@ static void apply_ext_body(struct famfs_fs *fs, uint64_t index, const struct fam
 				reject(fs, index, "rename to '%.80s' failed", nm.name);
 				return;
 			}
-			changed(fs, obj->ino, from, FAMFS_CHANGE_REMOVED);
-			changed(fs, obj->ino, to->ino, FAMFS_CHANGE_CREATED);
+			/* Clients know a link name by its target's number. */
+			changed(fs, famfs_ns_target(obj)->ino, from, FAMFS_CHANGE_REMOVED);
+			changed(fs, famfs_ns_target(obj)->ino, to->ino, FAMFS_CHANGE_CREATED);
 		}
 		to->mtime_ns = to->ctime_ns = obj->ctime_ns = h->xh_time_ns;
 		obj->upstream = false; /* upstream still sees it under its old name */

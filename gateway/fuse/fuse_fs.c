@@ -324,12 +324,10 @@ static void fm_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void fm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	struct fm_data *fm = fm_of(req);
+	struct famfs_attr a;
+	int rc = famfs_ll_link(fm_of(req)->ll, ino, newparent, newname, NULL, &a);
 
-	(void)ino;
-	(void)newparent;
-	fm->opts->log(FAMFS_MSG_DEBUG, "link %s: famfs has no hard links", newname);
-	fuse_reply_err(req, famfs_ll_writable(fm->ll) ? EPERM : EROFS);
+	fm_reply_found(req, rc, newparent, newname, &a);
 }
 
 /* ------------------------------------------------------------------ open files */
@@ -629,7 +627,7 @@ static void fm_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		goto done;
 	for (k = famfs_dirsnap_seek(snap, off < 2 ? 2 : (uint64_t)off); k < snap->n; k++)
 		if (!fm_add(req, &p, &rem, snap->ents[k].name, snap->ents[k].ino,
-			    snap->ents[k].type, FAMFS_DIR_COOKIE(snap->ents[k].ino)))
+			    snap->ents[k].type, snap->ents[k].cookie))
 			break;
 done:
 	fuse_reply_buf(req, buf, size - rem);

@@ -219,7 +219,12 @@ expect_out "^lrwxrwxrwx .* link -> small$" gw ls -l /w
 expect_out "type: symbolic link" gw stat /w/link
 expect_out '"target":"small"' gw stat --json /w/link
 expect_fail "at most 375" gw ln -s "$(printf 'x%.0s' $(seq 376))" /w/link2
-expect_fail "hard links are not supported" gw ln /w/small /w/hard
+expect_good gw ln /w/small /w/hard
+expect_out "^-rw------- +42 +43 +3 .* hard$" gw ls -l /w
+expect_out "links: 2 .hard links" gw stat /w/hard
+expect_fail "not allowed" gw ln /w /w/dirlink
+expect_fail "File exists" gw ln /w/small /w/hard
+expect_good gw rm /w/hard
 expect_good gw rm /w/link
 expect_fail "numeric" gw chown bob /w/small
 expect_good gw mv /w/small /w/renamed

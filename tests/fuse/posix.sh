@@ -9,8 +9,9 @@
 # truncate (grow, shrink), append (>>), an editor-style write-then-rename, chmod, chown,
 # touch -d, df, a removed file still readable through an open descriptor, names the
 # format cannot hold (ENAMETOOLONG), symbolic links, fifos and device nodes (made, read,
-# renamed, removed, a tree with links unpacked by tar and compared), hard links refused
-# (EPERM), a symlink target over the format's limit refused, interleaved files
+# renamed, removed, a tree with links unpacked by tar and compared), hard links (made,
+# counted, written through, renamed, removed one name at a time; none to a directory),
+# a symlink target over the format's limit refused, interleaved files
 # (made with famfs-gw cp -N/-B/-C) read and written in place through the mount. The log
 # follower: what another process (famfs-gw, the same host) creates, grows or removes
 # shows in the mount within about a second. Then a second mount of the same device as a
@@ -154,7 +155,23 @@ check "it resolves" test -d "$mnt/l${long:1}/$longd"
 expect_err "a long name leaves a target of at most 199 bytes" "too long" \
 	ln -s "$longd/$longd" "$mnt/m${long:1}"
 check "rename to and from long names" bash -c "mv '$mnt/$long' '$mnt/short-again' && mv '$mnt/short-again' '$mnt/$long'"
-expect_err "hard link refused" "not permitted" ln "$mnt/doc" "$mnt/hard"
+# Hard links (XE_LINK): one object, several names.
+check "ln: a hard link" ln "$mnt/doc" "$mnt/hard"
+check "  both names show 2 links and one inode" bash -c \
+	"[ \"\$(stat -c '%h %i' '$mnt/doc')\" = \"\$(stat -c '%h %i' '$mnt/hard')\" ] && [ \$(stat -c %h '$mnt/doc') -eq 2 ]"
+check "  a write through one name reads through the other" bash -c \
+	"echo linked >> '$mnt/hard' && tail -n 1 '$mnt/doc' | grep -qx linked"
+check "  a third name in a subdirectory" ln "$mnt/hard" "$mnt/pre/hard3"
+check "  removing the first name keeps the data" bash -c \
+	"cp '$mnt/doc' '$tmp/doc.keep' && rm '$mnt/doc' && cmp '$tmp/doc.keep' '$mnt/hard' && [ \$(stat -c %h '$mnt/hard') -eq 2 ]"
+check "  rename of a hard link, and over another name of the same file (nothing happens)" bash -c \
+	"mv '$mnt/pre/hard3' '$mnt/hard3' && mv -f '$mnt/hard3' '$mnt/hard3b' && [ \$(stat -c %h '$mnt/hard') -eq 2 ]"
+check "  ls lists each name once with the file's inode" bash -c \
+	"[ \$(ls -i '$mnt' | grep -c \"^ *\$(stat -c %i '$mnt/hard') \") -eq 2 ]"
+expect_err "  a hard link to a directory is refused" "not allowed\|Operation not permitted" \
+	ln "$mnt/pre" "$mnt/pre-link"
+check "  the names go back: doc again, then the extra ones removed" bash -c \
+	"ln '$mnt/hard' '$mnt/doc' && rm '$mnt/hard' '$mnt/hard3b' && [ \$(stat -c %h '$mnt/doc') -eq 1 ] && cmp '$tmp/doc.keep' '$mnt/doc'"
 expect_err "a symlink target over the format's 375 bytes" "too long" \
 	ln -s "$(printf 't%.0s' $(seq 400))" "$mnt/sym-long"
 check "no name left by the refused symlink" test ! -e "$mnt/sym-long" -a ! -L "$mnt/sym-long"

@@ -850,14 +850,32 @@ static int check_symlink_link(void)
 	REQUIRE(nfs_lstat64(n4, "/t4/toolong", &st) == -ENOENT, "a refused symlink left a name");
 	REQUIRE(nfs_unlink(n4, "/t4/sl") == 0 && nfs_unlink(n3, "/t3/sl") == 0,
 		"unlink of symlinks");
-	/* Hard links: not supported. */
-	rc = nfs_link(n4, "/pre/small.txt", "/t4/hl");
-	REQUIRE(rc < 0, "v4 link succeeded");
-	rc = nfs_link(n3, "/pre/small.txt", "/t3/hl");
-	REQUIRE(rc < 0, "v3 link succeeded");
-	REQUIRE(nfs_stat64(n4, "/t4/hl", &st) == -ENOENT &&
-		    nfs_stat64(n4, "/t3/hl", &st) == -ENOENT,
-		"a failed link left a name");
+	/* Hard links (XE_LINK): one file, three names, over v4 and v3. */
+	{
+		struct nfs_stat_64 a, b;
+
+		rc = nfs_link(n4, "/pre/small.txt", "/t4/hl");
+		REQUIRE(rc == 0, "v4 link failed: %d", rc);
+		rc = nfs_link(n3, "/pre/small.txt", "/t3/hl");
+		REQUIRE(rc == 0, "v3 link failed: %d", rc);
+		REQUIRE(nfs_stat64(n4, "/pre/small.txt", &a) == 0 &&
+			    nfs_stat64(n4, "/t3/hl", &b) == 0,
+			"stat of the linked names");
+		REQUIRE(a.nfs_ino == b.nfs_ino && a.nfs_nlink == 3 && b.nfs_nlink == 3,
+			"hard links: inode %llu/%llu, links %llu/%llu (want one inode, 3 links)",
+			(unsigned long long)a.nfs_ino, (unsigned long long)b.nfs_ino,
+			(unsigned long long)a.nfs_nlink, (unsigned long long)b.nfs_nlink);
+		REQUIRE(nfs_link(n4, "/t4", "/t4/dirlink") < 0 &&
+			    nfs_stat64(n4, "/t4/dirlink", &st) == -ENOENT,
+			"a hard link to a directory was made");
+		REQUIRE(nfs_link(n4, "/pre/small.txt", "/t4/hl") < 0,
+			"a link over a name succeeded");
+		REQUIRE(nfs_unlink(n4, "/t4/hl") == 0 && nfs_unlink(n3, "/t3/hl") == 0,
+			"unlink of the hard links");
+		REQUIRE(nfs_stat64(n4, "/pre/small.txt", &a) == 0 && a.nfs_nlink == 1,
+			"after unlinking the links, the file has %llu links",
+			(unsigned long long)a.nfs_nlink);
+	}
 	/* The server is still there. */
 	REQUIRE(nfs_stat64(n4, "/pre/small.txt", &st) == 0, "server gone after link/symlink");
 	return 0;

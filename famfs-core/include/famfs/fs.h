@@ -208,6 +208,18 @@ void famfs_fs_prealloc_free(struct famfs_fs *fs, const struct famfs_omf_fmap *fm
 int famfs_fs_mknod(struct famfs_fs *fs, const char *relpath, mode_t mode, uid_t uid, gid_t gid,
 		   uint64_t rdev, const char *target, struct famfs_inode **out);
 
+/** The most names one object may have (its own and its hard links). */
+#define FAMFS_LINK_MAX 65000
+
+/**
+ * A hard link: @p relpath becomes one more name of object @p target (not a directory),
+ * logged as XE_LINK. Takes the appender lock.
+ * @return 0 (with the link name in @p out); -EEXIST/-ENOENT/-ENOTDIR as a create of
+ *         @p relpath would; -ENOENT no such target; -EPERM a directory; -EMLINK.
+ */
+int famfs_fs_link(struct famfs_fs *fs, const char *relpath, uint64_t target,
+		  struct famfs_inode **out);
+
 /**
  * Remove @p name from @p dir: a file, or an empty directory. The file's space becomes
  * pending free (reused only when every host is past this entry and none holds it open).

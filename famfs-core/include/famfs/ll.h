@@ -144,16 +144,18 @@ int famfs_ll_access(struct famfs_ll *ll, uint64_t ino, int mask, const struct fa
 
 /** One entry of a directory snapshot. */
 struct famfs_dirent {
-	uint64_t ino;
-	mode_t type; /* S_IFDIR, S_IFREG, S_IFLNK, ... */
+	uint64_t ino;	 /* what the name stands for (a hard link: its object) */
+	uint64_t cookie; /* FAMFS_DIR_COOKIE of the name's own number; unique in the dir */
+	mode_t type;	 /* S_IFDIR, S_IFREG, S_IFLNK, ... */
 	char name[FAMFS_NAME_MAX + 1];
 };
 
 /**
- * A directory's entries as of one moment, sorted by inode number. An entry's cookie is
- * FAMFS_DIR_COOKIE(ino); cookies 0..2 are reserved (start, ".", ".."). Inode numbers never
- * change, so a cookie stays valid when its entry is renamed or removed: a listing resumed
- * at a cookie skips nothing and repeats nothing.
+ * A directory's entries as of one moment, sorted by cookie. An entry's cookie is
+ * FAMFS_DIR_COOKIE of its name's number (a hard link's own, so that two links of one file
+ * in one directory differ; otherwise the inode number); cookies 0..2 are reserved (start,
+ * ".", ".."). Those numbers never change, so a cookie stays valid when its entry is
+ * renamed or removed: a listing resumed at a cookie skips nothing and repeats nothing.
  */
 struct famfs_dirsnap {
 	uint64_t ino;
@@ -286,6 +288,17 @@ int famfs_ll_unlink(struct famfs_ll *ll, uint64_t dir, const char *name, enum fa
 		    const struct famfs_cred *cr);
 
 #define FAMFS_LL_NOREPLACE 0x1 /* rename: an existing target is -EEXIST */
+
+/**
+ * A hard link: @p newname in @p newdir becomes one more name of @p ino (POSIX link(2);
+ * write and search permission on @p newdir). The link count of @p ino grows; removing any
+ * one name keeps the data. Other hosts see it after their replay; upstream hosts do not
+ * (they know the object by its first name only).
+ * @return 0; -ESTALE/-ENOENT @p ino is gone or removed; -EPERM a directory; -EEXIST;
+ *         -EACCES; -ENAMETOOLONG; -EMLINK; -EROFS; -EAGAIN.
+ */
+int famfs_ll_link(struct famfs_ll *ll, uint64_t ino, uint64_t newdir, const char *newname,
+		  const struct famfs_cred *cr, struct famfs_attr *out);
 
 /**
  * Rename (POSIX): an existing target of the same kind is replaced atomically. Needs write

@@ -12,6 +12,12 @@
  * directory; children are kept in creation order (a rename appends). An unlinked inode
  * leaves both indexes and moves to the graveyard, where it stays valid memory while it is
  * pinned (an open file) and until famfs_ns_reap() frees it after its last pin.
+ * Hard links (XE_LINK): a *link name* is an inode of its own in both indexes (so the log
+ * can name it), with @link_of set to its target; it holds nothing else. The target counts
+ * its link names in @nlinks. A target whose own name was removed while link names remain
+ * is *nameless*: out of its directory and the name index, still in the number index,
+ * alive; it goes to the graveyard with its last link name. Link names never point at
+ * link names or directories.
  * Locking: none inside; the owner (famfs_fs) serialises writers against readers.
  */
 #ifndef FAMFS_NS_H
@@ -44,15 +50,19 @@ struct famfs_inode {
 	uint64_t mtime_ns;	    /* 0 when the log never set it */
 	uint64_t ctime_ns;
 	uint64_t atime_ns;
-	uint64_t rdev;		    /* a device node's dev_t */
-	char *target;		    /* a symbolic link's target (malloc'd), else NULL */
-	uint64_t removed_at;	    /* log index of the removal; UINT64_MAX while linked */
-	uint32_t pins;		    /* opens held by this process (famfs_fs_pin) */
-	bool upstream;		    /* an upstream host replaying the log has it at this path */
-	bool memerr;		    /* a memory error hit its extents: I/O answers -EIO */
-	bool compact_up;	    /* compaction's mark: written in upstream form */
-	bool compact_inline;	    /* compaction's mark: its map and times went with it */
-	struct famfs_inode *parent; /* NULL for the root and for unlinked inodes */
+	uint64_t rdev;		     /* a device node's dev_t */
+	char *target;		     /* a symbolic link's target (malloc'd), else NULL */
+	uint64_t removed_at;	     /* log index of the removal; UINT64_MAX while linked */
+	uint32_t pins;		     /* opens held by this process (famfs_fs_pin) */
+	bool upstream;		     /* an upstream host replaying the log has it at this path */
+	bool memerr;		     /* a memory error hit its extents: I/O answers -EIO */
+	bool compact_up;	     /* compaction's mark: written in upstream form */
+	bool compact_inline;	     /* compaction's mark: its map and times went with it */
+	bool nameless;		     /* its own name removed; alive under link names */
+	struct famfs_inode *link_of; /* a link name: the object it names (else NULL) */
+	struct famfs_inode *compact_home; /* compaction: the link name a nameless one takes */
+	uint32_t nlinks;		  /* link names of this object */
+	struct famfs_inode *parent;	  /* NULL for the root and for unlinked inodes */
 	struct famfs_inode *child_head, *child_tail, *next_sibling, *prev_sibling;
 	uint64_t nchildren;
 	struct famfs_inode *hash_next;
@@ -100,7 +110,8 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_inode *dir, const char *name,
 		 const struct famfs_inode *tmpl, struct famfs_inode **out);
 
 /**
- * Unlink @p ino from its directory and both indexes; it moves to the graveyard.
+ * Unlink @p ino from its directory (unless nameless) and both indexes; it moves to the
+ * graveyard. A link name's target loses one link.
  * @return 0, -EINVAL the root or already unlinked, -ENOTEMPTY a directory with children.
  */
 int famfs_ns_unlink(struct famfs_ns *ns, struct famfs_inode *ino, uint64_t removed_at);
@@ -112,6 +123,18 @@ int famfs_ns_unlink(struct famfs_ns *ns, struct famfs_inode *ino, uint64_t remov
  */
 int famfs_ns_move(struct famfs_ns *ns, struct famfs_inode *ino, struct famfs_inode *dir,
 		  const char *name);
+
+/**
+ * Take @p ino's own name away while link names keep it (@p ino->nlinks > 0): it leaves its
+ * directory and the name index and becomes nameless. 0 or -EINVAL.
+ */
+int famfs_ns_unname(struct famfs_ns *ns, struct famfs_inode *ino);
+
+/** The object a name stands for: the target of a link name, else the inode itself. */
+static inline struct famfs_inode *famfs_ns_target(struct famfs_inode *i)
+{
+	return i && i->link_of ? i->link_of : i;
+}
 
 /** Free the graveyard's inodes that nobody pins (the owner knows no pointer is held). */
 void famfs_ns_reap(struct famfs_ns *ns);

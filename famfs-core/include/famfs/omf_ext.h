@@ -118,6 +118,21 @@
  *    removed (XE_REMOVE) and renamed (XE_RENAME) like a file; it never has extents, and
  *    its size is its target's length. Compaction writes it again as XE_MKNOD. Older
  *    famfs-gw builds and upstream hosts skip the type (the object is not there for them).
+ *  XE_LINK 0x470a: a hard link: one more name for an existing object that is not a
+ *    directory. xh_ino and the target field name that object.
+ *    48 parent ino (8) | 56 target ino (8) | 64 name (80; version 3: 256).
+ *    Replay: the target must be a linked (or still named-elsewhere) object that is not a
+ *    directory and not itself a link name; the name must be free in the parent. The entry
+ *    creates a *link name*: an object of its own (its number from the entry's index, as
+ *    any create) that XE_REMOVE and XE_RENAME name like any other object, but whose
+ *    attributes, size, extents and number, as clients see them, are the target's. The
+ *    target's link count is 1 for its own name plus one per link name. An XE_REMOVE of
+ *    the target's own name while link names remain only takes the name away: the object
+ *    and its extents live on under the link names; the last name's removal frees it.
+ *    XE_RESIZE and XE_SETATTR act on the target. Compaction writes every link name as an
+ *    XE_LINK after all other objects; an object whose own name was removed is written
+ *    under one of its link names. Older famfs-gw builds and upstream hosts skip the type
+ *    (they see only the target's own name).
  *
  * Deferred commit. A file that an NFS or FUSE client writes is logged when it is
  * committed (NFS COMMIT, CLOSE, a stable WRITE, a SETATTR; FUSE release and fsync; at the
@@ -278,11 +293,12 @@ enum famfs_xe_type {
 	FAMFS_XE_INOMAP = 0x4707,
 	FAMFS_XE_RESERVE = 0x4708,
 	FAMFS_XE_MKNOD = 0x4709,
+	FAMFS_XE_LINK = 0x470a,
 };
 
 static inline int famfs_xe_is_ext(uint32_t type)
 {
-	return type >= FAMFS_XE_CREATE && type <= FAMFS_XE_MKNOD;
+	return type >= FAMFS_XE_CREATE && type <= FAMFS_XE_LINK;
 }
 
 /** The longest symbolic link target an XE_MKNOD holds (bytes, without the NUL). */
@@ -402,6 +418,20 @@ struct famfs_xe_create3 {
 	char xc_name[FAMFS_XE_LONG_NAME];
 };
 
+struct famfs_xe_link {
+	struct famfs_xe_hdr xl_hdr;
+	uint64_t xl_parent;
+	uint64_t xl_target;
+	char xl_name[FAMFS_MAX_PATHLEN];
+};
+
+struct famfs_xe_link3 {
+	struct famfs_xe_hdr xl_hdr;
+	uint64_t xl_parent;
+	uint64_t xl_target;
+	char xl_name[FAMFS_XE_LONG_NAME];
+};
+
 struct famfs_xe_remove3 {
 	struct famfs_xe_hdr xr_hdr;
 	uint64_t xr_parent;
@@ -448,6 +478,11 @@ _Static_assert(FAMFS_XE_OFF(famfs_xe_create, xc_parent) == 48, "xc_parent");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_create, xc_size) == 72, "xc_size");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_create, xc_name) == 80, "xc_name");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_remove, xr_name) == 56, "xr_name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_link, xl_parent) == 48, "xl_parent");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_link, xl_target) == 56, "xl_target");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_link, xl_name) == 64, "xl_name");
+_Static_assert(FAMFS_XE_OFF(famfs_xe_link3, xl_name) == 64 && sizeof(struct famfs_xe_link3) <= 520,
+	       "xl_name (version 3)");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_replaced) == 64, "xn_replaced");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_old_name) == 72, "xn_old_name");
 _Static_assert(FAMFS_XE_OFF(famfs_xe_rename, xn_new_name) == 152, "xn_new_name");
