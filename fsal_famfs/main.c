@@ -21,6 +21,7 @@
 
 #include "config_parsing.h"
 #include "FSAL/fsal_init.h"
+#include "famfs/fs.h"
 #include "famfs/msg.h"
 
 static const char famfs_name[] = "FAMFS";
@@ -31,14 +32,14 @@ struct famfs_fsal_module FAMFS = {
 	    .fs_info =
 		{
 		    .maxfilesize = INT64_MAX,
-		    .maxlink = 1,
+		    .maxlink = FAMFS_LINK_MAX, /* hard links: XE_LINK */
 		    .maxnamelen = FAMFS_MAX_PATHLEN - 1,
 		    .maxpathlen = FAMFS_MAX_PATHLEN - 1,
 		    .no_trunc = true,
 		    .chown_restricted = true,
 		    .case_insensitive = false,
 		    .case_preserving = true,
-		    .link_support = false,
+		    .link_support = true,
 		    .symlink_support = true,
 		    .lock_support = false,
 		    .lock_support_async_block = false,

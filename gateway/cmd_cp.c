@@ -301,7 +301,7 @@ static int copy_out(struct cp_ctx *c, const struct famfs_inode *ino, const char 
 
 			snprintf(child_dst, sizeof(child_dst), "%s/%s", dst, child->name);
 			famfs_join(rel, child->name, child_rel, sizeof(child_rel));
-			if (copy_out(c, child, child_rel, child_dst))
+			if (copy_out(c, famfs_ns_target(child), child_rel, child_dst))
 				c->errors++;
 		}
 		return 0;

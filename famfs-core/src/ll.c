@@ -786,7 +786,12 @@ size_t famfs_ll_inodes(struct famfs_ll *ll, uint64_t **out)
 		stack[sp++] = famfs_fs_ns(ll->fs)->root;
 		while (sp && n < cap) {
 			i = stack[--sp];
-			nums[n++] = i->ino;
+			/* A hard link's name stands for its object (listed under its own name,
+			 * or here, perhaps more than once, when its own name is gone). */
+			if (!i->link_of)
+				nums[n++] = i->ino;
+			else if (i->link_of->nameless)
+				nums[n++] = i->link_of->ino;
 			famfs_ns_foreach_child(i, c)
 			{
 				if (sp < cap)

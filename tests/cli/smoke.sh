@@ -220,6 +220,8 @@ expect_out "type: symbolic link" gw stat /w/link
 expect_out '"target":"small"' gw stat --json /w/link
 expect_fail "at most 375" gw ln -s "$(printf 'x%.0s' $(seq 376))" /w/link2
 expect_good gw ln /w/small /w/hard
+expect_good gw cp :/w/hard "$tmp/hard.out"
+expect_good cmp "$tmp/hard.out" <(gw cat /w/small)
 expect_out "^-rw------- +42 +43 +3 .* hard$" gw ls -l /w
 expect_out "links: 2 .hard links" gw stat /w/hard
 expect_fail "not allowed" gw ln /w /w/dirlink

@@ -130,10 +130,13 @@ int famfs_ns_move(struct famfs_ns *ns, struct famfs_inode *ino, struct famfs_ino
  */
 int famfs_ns_unname(struct famfs_ns *ns, struct famfs_inode *ino);
 
-/** The object a name stands for: the target of a link name, else the inode itself. */
-static inline struct famfs_inode *famfs_ns_target(struct famfs_inode *i)
+/**
+ * The object a name stands for: the target of a link name, else the inode itself (as
+ * strchr() does, it hands back what it was given without the const).
+ */
+static inline struct famfs_inode *famfs_ns_target(const struct famfs_inode *i)
 {
-	return i && i->link_of ? i->link_of : i;
+	return (struct famfs_inode *)(i && i->link_of ? i->link_of : i);
 }
 
 /** Free the graveyard's inodes that nobody pins (the owner knows no pointer is held). */
