@@ -43,7 +43,7 @@ struct cp_ctx {
 	int errors;
 	/* the run, for --json */
 	uint64_t files, bytes;
-	bool any_uring, any_plain, any_direct;
+	bool any_uring, any_plain, any_direct, any_cfr;
 	char note[160];
 	/* the file being copied, for the progress bar */
 	const char *cur_name;
@@ -95,7 +95,8 @@ static void file_end(struct cp_ctx *c, const struct xfer_stats *st, int rc)
 	if (rc == 0)
 		c->files++;
 	c->any_uring |= st->uring;
-	c->any_plain |= !st->uring;
+	c->any_cfr |= st->cfr;
+	c->any_plain |= !st->uring && !st->cfr;
 	c->any_direct |= st->direct;
 	if (st->note[0]) {
 		if (!c->note[0] && !c->json)
@@ -428,6 +429,11 @@ int cmd_cp(int argc, char **argv, struct gw_ctx *ctx)
 	/* Into famfs: the log lock is taken per file (copy_in_file) and per directory. */
 	if (is_famfs(dst) ? gw_open_locked(ctx, "cp", &c.fs) : gw_open(ctx, "cp", false, &c.fs))
 		return GW_EXIT_FAIL;
+	if (!famfs_fs_dev(c.fs)->is_dax) {
+		c.xo.dev_file = true; /* copies out: file to file (xfer.h) */
+		c.xo.dev_fd = famfs_fs_dev(c.fs)->fd;
+		c.xo.dev_offset = famfs_fs_dev(c.fs)->offset;
+	}
 	if (is_famfs(dst)) {
 		const char *dst_rel = gw_relpath(dst + 1);
 		struct famfs_inode *dino;
@@ -496,7 +502,9 @@ out:
 		jw_u64(&w, "microseconds", (uint64_t)(dt * 1e6));
 		jw_u64(&w, "mib_per_s", dt > 0 ? (uint64_t)((double)c.bytes / (1 << 20) / dt) : 0);
 		jw_str(&w, "engine",
-		       c.any_uring ? (c.any_plain ? "io_uring+pread" : "io_uring") : "pread");
+		       c.any_cfr     ? "copy_file_range"
+		       : c.any_uring ? (c.any_plain ? "io_uring+pread" : "io_uring")
+				     : "pread");
 		jw_bool(&w, "direct", c.any_direct);
 		jw_str(&w, "note", c.note);
 		jw_u64(&w, "errors", (uint64_t)c.errors + (rc ? 1 : 0));

@@ -4,7 +4,7 @@
  * @brief famfs-gw cp's data mover: io_uring between a host file and mapped extents
  *        (see xfer.h).
  */
-#define _GNU_SOURCE /* O_DIRECT */
+#define _GNU_SOURCE /* O_DIRECT, copy_file_range */
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -313,6 +313,38 @@ int xfer_in(uint8_t *base, const struct famfs_omf_fmap *fmap, uint64_t size, con
 	return rc;
 }
 
+/*
+ * Out of a device file: each piece file to file in the kernel. 1 when the kernel cannot
+ * do it for these two files (nothing was moved: take the other way), else 0 or -errno.
+ */
+static int run_cfr(struct job *j)
+{
+	struct piece p;
+	int rc;
+
+	while (next_piece(j, &p, &rc)) {
+		while (p.done < p.n) {
+			loff_t from = (loff_t)(j->o->dev_offset + p.doff + p.done);
+			loff_t to = (loff_t)(p.off + p.done);
+			ssize_t n =
+			    copy_file_range(j->o->dev_fd, &from, j->fd, &to, p.n - p.done, 0);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && !j->total &&
+			    (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			     errno == EOPNOTSUPP)) {
+				j->next = 0; /* nothing moved: the other way starts over */
+				return 1;
+			}
+			rc = result(j, &p, n < 0 ? -errno : n);
+			if (rc)
+				return rc;
+		}
+	}
+	return rc;
+}
+
 int xfer_out(const uint8_t *base, const struct famfs_omf_fmap *fmap, uint64_t size, int fd,
 	     const struct xfer_opts *o, struct xfer_stats *st)
 {
@@ -324,10 +356,15 @@ int xfer_out(const uint8_t *base, const struct famfs_omf_fmap *fmap, uint64_t si
 			.size = size,
 			.o = o,
 			.st = st};
-	int rc;
+	int rc = 1;
 
 	memset(st, 0, sizeof(*st));
-	rc = run(&j);
+	if (o && o->dev_file && !o->no_uring) {
+		rc = run_cfr(&j);
+		st->cfr = rc != 1;
+	}
+	if (rc == 1)
+		rc = run(&j);
 	st->bytes = j.total;
 	return rc;
 }

@@ -9,7 +9,8 @@
  * strips fill in parallel). Into famfs, a source that is mostly not in the page cache is
  * read with O_DIRECT (the device memory is the DMA target); every piece is written back
  * from the CPU cache when it lands. Out of famfs, each piece is evicted from the CPU cache
- * before it is written (another host may have stored it).
+ * before it is written (another host may have stored it); out of a device that is a
+ * regular file (tests, demos), copy_file_range(2) moves the bytes instead.
  * When the kernel refuses io_uring the copy goes on with plain pread/pwrite, and says so
  * in the stats; a short read or write is resumed, and a source that ends early is an
  * error (-EIO, "shrank").
@@ -36,6 +37,12 @@ enum xfer_direct {
 struct xfer_opts {
 	enum xfer_direct direct;
 	bool no_uring; /* plain pread/pwrite (the fallback, on purpose) */
+	/* The device is a regular file standing in for one, open on @dev_fd with famfs byte
+	 * 0 at @dev_offset: copies out go file to file with copy_file_range(2) (in the
+	 * kernel, no mapping of 4 KiB pages to set up), falling back to io_uring. */
+	bool dev_file;
+	int dev_fd;
+	uint64_t dev_offset;
 	void (*progress)(void *arg, uint64_t done);
 	void *arg;
 };
@@ -44,6 +51,7 @@ struct xfer_opts {
 struct xfer_stats {
 	uint64_t bytes;
 	bool uring;	 /* io_uring moved the bytes */
+	bool cfr;	 /* copy_file_range(2) moved them (out of a device file) */
 	bool direct;	 /* the source was read with O_DIRECT */
 	char note[160];	 /* why io_uring or O_DIRECT was not used, when that was so */
 	char error[200]; /* what failed, when a call returned an error */

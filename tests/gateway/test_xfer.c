@@ -3,7 +3,8 @@
  * @file test_xfer.c
  * @brief famfs-gw cp's data mover (gateway/xfer.c) on real files and a mapped device
  *        file: bytes land where the extent map says (simple and interleaved), both ways,
- *        with io_uring and with plain reads; O_DIRECT on request; a source shorter than
+ *        with io_uring and with plain reads; out of a device file with
+ *        copy_file_range(2); O_DIRECT on request; a source shorter than
  *        its announced size is an error that says so (never a silent short file); a
  *        kernel that refuses io_uring (link seam on io_uring_queue_init) falls back to
  *        plain reads and says why.
@@ -213,6 +214,32 @@ static void test_source_shrank(void **state)
 	assert_int_equal(xfer_in(f->base, &s, 10, "/nonexistent/src", &o, &st), -ENOENT);
 }
 
+static void test_out_of_device_file(void **state)
+{
+	struct fx *f = *state;
+	struct famfs_omf_fmap s = simple_map(), i = interleaved_map();
+	struct xfer_opts o = {.dev_file = true};
+	struct xfer_stats st;
+	int fd;
+
+	o.dev_fd = open(f->dev, O_RDONLY);
+	assert_true(o.dev_fd >= 0);
+	for (int k = 0; k < 2; k++) {
+		const struct famfs_omf_fmap *m = k ? &i : &s;
+
+		memset(f->base, 0, DEV_SIZE);
+		assert_int_equal(xfer_in(f->base, m, f->len, f->src, &o, &st), 0);
+		fd = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		assert_int_equal(xfer_out(f->base, m, f->len, fd, &o, &st), 0);
+		close(fd);
+		assert_true(st.cfr);
+		assert_false(st.uring);
+		assert_int_equal(st.bytes, f->len);
+		check_out(f);
+	}
+	close(o.dev_fd);
+}
+
 static void test_uring_refused(void **state)
 {
 	struct fx *f = *state;
@@ -234,6 +261,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_direct, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_source_shrank, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_device_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uring_refused, setup, teardown),
 	};
 
