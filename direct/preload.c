@@ -10,18 +10,18 @@
  *    gets its map from the daemon (famfs/direct.h) and, when its extents are 2 MiB
  *    aligned, a whole-file direct mapping, shared by every descriptor of that file whose
  *    map is the same, and kept after the last close for a next open (at most 8 idle).
- *  - read/pread: served from that mapping while the file's inode and size (fstat, which
- *    the kernel answers from its attribute cache) still match the map, and the map is
- *    asked for again every FAMFS_DIRECT_RECHECK_MS (default 100): a file that another host
- *    resized or moved is mapped again, and reads past the mapped size go to FUSE, so
- *    nothing is ever read past the extents that were mapped. A memory error under the
+ *  - read/pread: served from that mapping. Every FAMFS_DIRECT_RECHECK_MS (default 100),
+ *    and at the first read after a change through the descriptor, the descriptor is
+ *    checked to be the same file (fstat) and its map is asked for again: a file that
+ *    another host resized or moved is mapped again; reads past the mapped size go to FUSE,
+ *    so nothing is ever read past the extents that were mapped. A memory error under the
  *    mapping answers EIO for that read.
  *  - mmap of any file on the mount: the file's extents are mapped directly (MAP_FIXED per
  *    piece) where the device allows it; msync flushes (or with MS_INVALIDATE drops) the
  *    CPU cache lines of such a range, which is what makes stores visible to other hosts.
  *  - write/pwrite/ftruncate/fallocate on a served descriptor make the next read ask for
- *    the map again; close/close_range forget the descriptors they close, dup/dup2/dup3
- *    serve the copy like the original.
+ *    the map again; close, close_range, closefrom and fclose forget the descriptors they
+ *    close; dup/dup2/dup3 serve the copy like the original.
  * FAMFS_DIRECT=0 turns it off; FAMFS_DIRECT_VERBOSE=1 says on stderr why a file is not
  * mapped; FAMFS_DIRECT_STATS=1 (or =FILE, appended to) prints counters at exit.
  * Locking: one mutex for the descriptor table, the mapped files and the mmap regions;
@@ -58,6 +58,8 @@ static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 static int (*real_close)(int);
 static int (*real_close_range)(unsigned int, unsigned int, int);
+static void (*real_closefrom)(int);
+static int (*real_fclose)(FILE *);
 static int (*real_dup)(int);
 static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
@@ -95,6 +97,8 @@ static void resolve(void)
 	real_openat = sym("openat");
 	real_close = sym("close");
 	real_close_range = dlsym(RTLD_NEXT, "close_range"); /* glibc 2.34 and later */
+	real_closefrom = dlsym(RTLD_NEXT, "closefrom");
+	real_fclose = sym("fclose");
 	real_dup = sym("dup");
 	real_dup2 = sym("dup2");
 	real_dup3 = sym("dup3");
@@ -395,13 +399,14 @@ static struct mfile *serving(int fd)
 	pthread_mutex_unlock(&lock);
 	if (!f)
 		return NULL;
+	if (!due)
+		return f;
+	/* Due: the same file still (not closed behind our back and the number reused)?
+	 * Then ask for its map again, and map again if it changed. */
 	if (fstat(fd, &st) || st.st_ino != f->ino || st.st_dev != f->dev) {
-		fd_bind(fd, NULL); /* closed behind our back and reused */
+		fd_bind(fd, NULL);
 		goto drop;
 	}
-	if (!due && (uint64_t)st.st_size == f->d->map.dm_size)
-		return f;
-	/* Resized or due: ask again, map again if it changed. */
 	if (!query(fd, &st, &m)) {
 		fd_bind(fd, NULL);
 		goto drop;
@@ -557,6 +562,29 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 		for (size_t k = first; k < nfds && k <= last; k++)
 			fd_bind((int)k, NULL);
 	return real_close_range(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	init();
+	if (!inside && nfds)
+		for (size_t k = lowfd > 0 ? (size_t)lowfd : 0; k < nfds; k++)
+			fd_bind((int)k, NULL);
+	if (real_closefrom)
+		real_closefrom(lowfd);
+}
+
+/* A stream made with fdopen() on a served descriptor closes it inside libc. */
+EXPORT int fclose(FILE *fp)
+{
+	init();
+	if (!inside && nfds && fp) {
+		int fd = fileno(fp);
+
+		if (fd >= 0)
+			fd_bind(fd, NULL);
+	}
+	return real_fclose(fp);
 }
 
 /* @newfd is now a copy of @oldfd (dup, dup2, dup3): it is served the same way. */
