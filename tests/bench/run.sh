@@ -6,7 +6,9 @@
 #   * files created per second through 'famfs-gw creat --from' (one run, one lock)
 #   * time to replay a full 8 MiB log (15420 entries)
 #   * famfs-gw cp in and out against cp(1) and tmpfs, warm and cold source (cp_bench.sh)
-#   * the FAMFS FSAL against the packaged FSAL_VFS over NFS (nfs_bench.sh)
+#   * the FAMFS FSAL against the packaged FSAL_VFS over NFS (nfs_bench.sh), and the
+#     kernel NFS client's write/read times per version, NFSv4.0/4.1/4.2, from this build's
+#     qemu_kernel_nfs run (tests/qemu/knfs-figures.sh)
 #   * sequential write/read through a famfs-gw FUSE mount against the mapping (fuse_bench.sh)
 #   * reads, mmap and writes through libfamfs_direct.so against FUSE and the mapping
 #     (direct_bench.sh)
@@ -55,6 +57,9 @@ if [ "$(id -u)" -eq 0 ] && [ -c /dev/fuse ]; then
 else
 	echo "fuse bench: skipped (needs root and /dev/fuse)"
 fi
+
+# The kernel NFS client's figures from the qemu_kernel_nfs test of this build, if it ran.
+bash "$(dirname "${BASH_SOURCE[0]}")/../qemu/knfs-figures.sh" "$build/tests/qemu-kernel-nfs"
 
 # The gateway against FSAL_VFS, side by side (needs root for its tmpfs).
 if [ "$(id -u)" -eq 0 ]; then

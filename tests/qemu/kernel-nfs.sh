@@ -30,7 +30,8 @@
 # archive (only on the first run), only 127.0.0.1 on the host.
 # WORK_DIR keeps the logs: <server>/console.log (the guest's serial console),
 # <server>/run/ganesha.log; the data files are removed when everything passed.
-# Last line: "kernel nfs: N passed, M failed"; exit status 1 on any failure.
+# Figures (knfs-figures.sh): the large file's write and read time per version, FAMFS
+# against VFS. Last line: "kernel nfs: N passed, M failed"; exit status 1 on any failure.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -167,6 +168,7 @@ EOF
 	fi
 fi
 
+bash "$here/knfs-figures.sh" "$work"
 total_time
 if [ "$fails" -eq 0 ]; then
 	rm -rf "$work/famfs/dev.img" "$work/vfs/export" "$work/hostfiles" "$work/initramfs.cpio"
