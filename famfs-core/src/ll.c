@@ -291,6 +291,7 @@ void ll_fill(struct famfs_ll *ll, const struct famfs_inode *i, struct famfs_attr
 	a->atime_ns = i->atime_ns ? i->atime_ns : i->mtime_ns;
 	/* Never-set times: fall back to the creating entry so changes still show. */
 	a->change = change ? change : (i->log_index == UINT64_MAX ? 1 : i->log_index + 2);
+	a->change += __atomic_load_n(&i->writes, __ATOMIC_RELAXED);
 	if (dir)
 		a->change += i->nchildren;
 	if (S_ISREG(i->mode))
@@ -573,6 +574,8 @@ ssize_t famfs_ll_write(struct famfs_ll *ll, uint64_t ino, uint64_t off, const vo
 	n = ll_file(ll, ino, &i);
 	if (!n)
 		n = famfs_file_write(ll->fs, i, off, buf, len);
+	if (n > 0) /* the change attribute moves with every write (NFS caches watch it) */
+		__atomic_add_fetch(&i->writes, 1, __ATOMIC_RELAXED);
 	famfs_fs_rdunlock(ll->fs);
 	return n;
 }

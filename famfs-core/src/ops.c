@@ -954,6 +954,12 @@ static int resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size, u
 	struct famfs_omf_fmap m;
 	int rc;
 
+	if (size > fs->dev->size) {
+		/* No file can be larger than the device (SETATTR of 2^64 - 1: NFS4ERR_FBIG). */
+		famfs_err("'%s': %llu bytes is more than the device holds (%llu)", ino->name,
+			  (unsigned long long)size, (unsigned long long)fs->dev->size);
+		return -EFBIG;
+	}
 	rc = famfs_fs_lock(fs);
 	if (rc)
 		return rc;

@@ -592,6 +592,28 @@ static void test_readonly_layer(void **state)
 	famfs_ll_free(ro);
 }
 
+/* The change attribute moves with every write, growing or not (NFS clients' caches watch
+ * it: pynfs WRT18); a size past the device is EFBIG (pynfs SATT12x: SETATTR of 2^64-1). */
+static void test_change_moves_with_writes(void **state)
+{
+	struct fx *f = *state;
+	uint64_t fi = make(f, FAMFS_ROOT_INO, "w", S_IFREG | 0644, 0, 0);
+	struct famfs_ll_setattr sa = {.valid = FAMFS_SET_SIZE, .size = UINT64_MAX};
+	struct famfs_attr a, b;
+
+	assert_int_equal(famfs_ll_write(f->ll, fi, 0, "0123456789", 10), 10);
+	assert_int_equal(famfs_ll_getattr(f->ll, fi, &a), 0);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(famfs_ll_write(f->ll, fi, 2, "ab", 2), 2); /* inside the size */
+		assert_int_equal(famfs_ll_getattr(f->ll, fi, &b), 0);
+		assert_true(b.change > a.change);
+		a = b;
+	}
+	assert_int_equal(famfs_ll_setattr(f->ll, fi, &sa, NULL, &b), -EFBIG);
+	assert_int_equal(famfs_ll_getattr(f->ll, fi, &b), 0);
+	assert_int_equal(b.size, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +625,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readdir_cookies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_follower_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_races_rename, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_change_moves_with_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bounded_lock_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zeroing_leaves_readers_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_memory_returned, setup, teardown),

@@ -242,7 +242,7 @@ int famfs_fs_rename(struct famfs_fs *fs, struct famfs_inode *olddir, const char 
  * grows in packed 4 KiB pages (its last extent in place where it can); a larger one in
  * 2 MiB-aligned blocks. A shrink frees whole blocks (pages for a packed map) past the new
  * end. Bytes between the old end and the new one read as zeros.
- * @return 0; -EISDIR; -EFBIG the map cannot grow further; -ENOSPC device or log full.
+ * @return 0; -EISDIR; -EFBIG the map cannot grow further or @p size is past the device; -ENOSPC device or log full.
  */
 int famfs_fs_resize(struct famfs_fs *fs, struct famfs_inode *ino, uint64_t size);
 

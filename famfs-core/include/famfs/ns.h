@@ -62,6 +62,7 @@ struct famfs_inode {
 	struct famfs_inode *link_of; /* a link name: the object it names (else NULL) */
 	struct famfs_inode *compact_home; /* compaction: the link name a nameless one takes */
 	uint32_t nlinks;		  /* link names of this object */
+	uint64_t writes;		  /* data writes here: the change attribute moves */
 	struct famfs_inode *parent;	  /* NULL for the root and for unlinked inodes */
 	struct famfs_inode *child_head, *child_tail, *next_sibling, *prev_sibling;
 	uint64_t nchildren;
