@@ -477,13 +477,22 @@ static bool fd_served(int fd)
 	return yes;
 }
 
-/* After a change through @fd: ask for the map at the next read. */
-static void touched(int fd)
+/*
+ * After a change through @fd (write, truncate, fallocate): ask for the map at the next
+ * read. Hands back the call's result @rc, errno untouched.
+ */
+static ssize_t after_change(int fd, ssize_t rc)
 {
-	pthread_mutex_lock(&lock);
-	if (fd >= 0 && (size_t)fd < nfds && fds[fd].f)
-		fds[fd].checked = 0;
-	pthread_mutex_unlock(&lock);
+	int e = errno;
+
+	if (nfds) {
+		pthread_mutex_lock(&lock);
+		if (fd >= 0 && (size_t)fd < nfds && fds[fd].f)
+			fds[fd].checked = 0;
+		pthread_mutex_unlock(&lock);
+	}
+	errno = e;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ opens and closes */
@@ -653,24 +662,14 @@ EXPORT ssize_t read(int fd, void *buf, size_t len)
 
 EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-	ssize_t n;
-
 	init();
-	n = real_write(fd, buf, len);
-	if (nfds)
-		touched(fd);
-	return n;
+	return after_change(fd, real_write(fd, buf, len));
 }
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	ssize_t n;
-
 	init();
-	n = real_pwrite(fd, buf, len, off);
-	if (nfds)
-		touched(fd);
-	return n;
+	return after_change(fd, real_pwrite(fd, buf, len, off));
 }
 
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
@@ -678,26 +677,16 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 
 EXPORT int ftruncate(int fd, off_t len)
 {
-	int rc;
-
 	init();
-	rc = real_ftruncate(fd, len);
-	if (nfds)
-		touched(fd);
-	return rc;
+	return (int)after_change(fd, real_ftruncate(fd, len));
 }
 
 EXPORT int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
 
 EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
 {
-	int rc;
-
 	init();
-	rc = real_fallocate(fd, mode, off, len);
-	if (nfds)
-		touched(fd);
-	return rc;
+	return (int)after_change(fd, real_fallocate(fd, mode, off, len));
 }
 
 EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) __attribute__((alias("fallocate")));

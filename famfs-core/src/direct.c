@@ -320,8 +320,6 @@ int famfs_direct_open(const struct famfs_direct_map *m, int prot, struct famfs_d
 			return rc;
 		}
 		d->addr = a;
-		d->resv = a;
-		d->rlen = len;
 	}
 	d->len = len;
 	*out = d;
@@ -332,8 +330,8 @@ void famfs_direct_close(struct famfs_direct *d)
 {
 	if (!d)
 		return;
-	if (d->resv)
-		munmap(d->resv, d->rlen);
+	if (d->addr)
+		munmap(d->addr, d->len);
 	free(d);
 }
 

@@ -124,8 +124,6 @@ struct famfs_direct {
 	struct famfs_direct_map map;
 	uint8_t *addr; /* file byte 0 */
 	uint64_t len;  /* bytes mapped: dm_size rounded up to the granule */
-	void *resv;    /* the reserved range (for munmap) */
-	uint64_t rlen;
 	int prot;
 };
 
